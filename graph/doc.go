@@ -1,0 +1,18 @@
+// Package graph loads flow files: it parses the YAML, validates it against
+// the JSON Schema generated from the node registry, checks its meaning
+// (types, ports, bindings, cycles) and returns a [Flow] ready to run, or an
+// [ErrorList] whose every entry points at file:line:col.
+//
+// The package is pure: it does no I/O except through the ReadFile function
+// of [Options], which it uses to read subflow files.
+//
+// # Cycles
+//
+// A cycle can start only at a node whose inputs from inside the cycle all
+// have defaults. For every strongly connected component of the connection
+// graph the loader picks the first such node in file order, marks those
+// inputs Seeded (fed from their defaults at the node's first run) and
+// repeats on what remains of the component, so that every cycle has a
+// starting point. A component without one is reported, listing every
+// member with the inputs it would need defaults for.
+package graph

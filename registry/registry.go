@@ -1,0 +1,163 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"sync"
+)
+
+var (
+	typeNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
+	portNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// A Registry maps type names to node type declarations. The zero value is
+// not usable; create one with [New]. A Registry is safe for concurrent use.
+type Registry struct {
+	mu    sync.RWMutex
+	specs map[string]*Spec
+}
+
+// New returns an empty registry.
+func New() *Registry {
+	return &Registry{specs: make(map[string]*Spec)}
+}
+
+// Register adds a node type. It checks the declaration: the type name must
+// be lower-case dotted words, input and output names unique identifiers,
+// defaults and enums of the declared JSON type, and New set. Registering a
+// name twice is an error.
+func (r *Registry) Register(s Spec) error {
+	if err := validateSpec(&s); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.specs[s.Type]; dup {
+		return fmt.Errorf("register %q: type already registered", s.Type)
+	}
+	r.specs[s.Type] = &s
+	return nil
+}
+
+// MustRegister is like Register but panics on error. Use it only while a
+// program starts.
+func (r *Registry) MustRegister(s Spec) {
+	if err := r.Register(s); err != nil {
+		panic(err)
+	}
+}
+
+// Lookup returns the declaration of the named type.
+func (r *Registry) Lookup(typ string) (*Spec, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.specs[typ]
+	return s, ok
+}
+
+// Types returns the registered type names, sorted.
+func (r *Registry) Types() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.specs))
+	for name := range r.specs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func validateSpec(s *Spec) error {
+	if !typeNamePattern.MatchString(s.Type) {
+		return fmt.Errorf("register %q: type name must be lower-case dotted words such as \"math.inc\"", s.Type)
+	}
+	if s.New == nil {
+		return fmt.Errorf("register %q: New is nil", s.Type)
+	}
+	if len(s.Outputs) == 0 {
+		return fmt.Errorf("register %q: a type needs at least one output", s.Type)
+	}
+	seen := map[string]bool{}
+	for _, in := range s.Inputs {
+		if err := checkName(s.Type, "input", in.Name, seen); err != nil {
+			return err
+		}
+		if in.HasDefault && !in.Type.Accepts(in.Default) {
+			return fmt.Errorf("register %q: input %q: default %v is not of type %s", s.Type, in.Name, in.Default, in.Type)
+		}
+		for _, e := range in.Enum {
+			if !in.Type.Accepts(e) {
+				return fmt.Errorf("register %q: input %q: enum value %v is not of type %s", s.Type, in.Name, e, in.Type)
+			}
+		}
+		if in.Const && in.Stream {
+			return fmt.Errorf("register %q: input %q: a parameter cannot be a stream input", s.Type, in.Name)
+		}
+	}
+	outs := map[string]bool{}
+	for _, out := range s.Outputs {
+		if err := checkName(s.Type, "output", out.Name, outs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkName(typ, kind, name string, seen map[string]bool) error {
+	if !portNamePattern.MatchString(name) {
+		return fmt.Errorf("register %q: %s name %q must match [a-z][a-z0-9_]*", typ, kind, name)
+	}
+	if seen[name] {
+		return fmt.Errorf("register %q: duplicate %s %q", typ, kind, name)
+	}
+	seen[name] = true
+	return nil
+}
+
+// ErrStop, returned (possibly wrapped) by [Node].Run, ends the flow cleanly:
+// in-flight runs are cancelled and the flow exits with success. The
+// terminal nodes use it at end of input.
+var ErrStop = errors.New("flow stopped by node")
+
+// ErrCancelled is wrapped by the error [Outputs].Emit returns once the run
+// was cancelled, by a consumer of its stream or because the flow stops.
+var ErrCancelled = errors.New("run cancelled")
+
+// A ParamError reports a bad parameter; the loader points it at the
+// parameter's position in the flow file.
+type ParamError struct {
+	Param string
+	Err   error
+}
+
+func (e *ParamError) Error() string { return fmt.Sprintf("%s: %v", e.Param, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// InputNames returns the names of the declared inputs, in order.
+func (s *Spec) InputNames() []string {
+	names := make([]string, len(s.Inputs))
+	for i, in := range s.Inputs {
+		names[i] = in.Name
+	}
+	return names
+}
+
+// OutputNames returns the names of the outputs, in order.
+func (s *Spec) OutputNames() []string {
+	names := make([]string, len(s.Outputs))
+	for i, out := range s.Outputs {
+		names[i] = out.Name
+	}
+	return names
+}
+
+// HasOutput reports whether the type has the named output.
+func (s *Spec) HasOutput(name string) bool {
+	return slices.ContainsFunc(s.Outputs, func(o Output) bool { return o.Name == name })
+}

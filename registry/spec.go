@@ -1,0 +1,217 @@
+package registry
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+)
+
+// A JSONType names the JSON type of an input or output, as in JSON Schema.
+// The zero value, [Any], accepts every value.
+type JSONType string
+
+// The JSON types an input or output can declare.
+const (
+	Any     JSONType = ""
+	String  JSONType = "string"
+	Number  JSONType = "number"
+	Integer JSONType = "integer"
+	Boolean JSONType = "boolean"
+	Array   JSONType = "array"
+	Object  JSONType = "object"
+)
+
+// Accepts reports whether v, a JSON-shaped value, has type t. Null is
+// accepted by every type, since null is how "no value" travels in a flow.
+func (t JSONType) Accepts(v any) bool {
+	if v == nil || t == Any {
+		return true
+	}
+	switch v := v.(type) {
+	case string:
+		return t == String
+	case bool:
+		return t == Boolean
+	case int, int64:
+		return t == Number || t == Integer
+	case float64:
+		return t == Number || (t == Integer && v == float64(int64(v)))
+	case []any:
+		return t == Array
+	case map[string]any:
+		return t == Object
+	}
+	return false
+}
+
+// An Input declares one input of a node type.
+type Input struct {
+	// Name is the input's name in flow files: lower case, [a-z][a-z0-9_]*.
+	Name string
+	// Type is the JSON type the input accepts; Any accepts everything.
+	Type JSONType
+	// Doc is one sentence for `flowrun explain`.
+	Doc string
+	// Default is the value used when the input is not bound in the flow
+	// file, or to start a cycle. It is meaningful only when HasDefault is
+	// true, so that null, 0 and "" remain legal defaults.
+	Default    any
+	HasDefault bool
+	// Stream marks a stream input: the node reads the producer's chunks as
+	// they arrive with [Inputs.Stream] instead of waiting for its final value.
+	Stream bool
+	// Const marks a parameter: the input must be a constant written in the
+	// flow file (or its default) and cannot be connected. Parameters are
+	// given to [Spec].New, so they are checked before anything runs.
+	Const bool
+	// Enum, when not empty, lists the values a constant may take.
+	Enum []any
+}
+
+// Required reports whether the input needs a binding in the flow file.
+func (in Input) Required() bool { return !in.HasDefault }
+
+// An Output declares one output of a node type. The first output is the one
+// a bare reference to the node ("node" rather than "node.output") means.
+type Output struct {
+	Name string
+	Type JSONType
+	Doc  string
+}
+
+// A Spec declares a node type: everything the loader, the schema generator,
+// `flowrun explain` and the engine need to know about it.
+type Spec struct {
+	// Type is the type name used in flow files: lower-case dotted words,
+	// such as "math.inc" or "llm.chat".
+	Type string
+	// Doc describes the type: first line a summary, then details.
+	Doc string
+	// Inputs and Outputs are declared in order; their names are unique.
+	Inputs  []Input
+	Outputs []Output
+	// Variadic, when not nil, lets a flow declare inputs beyond Inputs:
+	// any other name is accepted and takes this declaration (its Name is
+	// ignored). The expr and text.format types use it for named operands.
+	Variadic *Input
+	// Streams marks a type whose runs emit chunks with [Outputs.Emit].
+	Streams bool
+	// Stateful marks a type that keeps state across runs in its instance.
+	Stateful bool
+	// Example is a YAML snippet (one node entry) shown by `flowrun explain`.
+	Example string
+	// Check, when not nil, validates the parameters of a node before
+	// anything runs; it receives the same [Config] as New. Return a
+	// [*ParamError] to point the error at one parameter.
+	Check func(cfg Config) error
+	// New creates a node instance for one node of a flow, once per run of
+	// the flow. It must not start goroutines or do I/O.
+	New func(cfg Config, env Env) (Node, error)
+}
+
+// Input returns the declaration of the named input, including variadic
+// inputs, and whether the type has it.
+func (s *Spec) Input(name string) (Input, bool) {
+	for _, in := range s.Inputs {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	if s.Variadic != nil && name != "" {
+		in := *s.Variadic
+		in.Name = name
+		return in, true
+	}
+	return Input{}, false
+}
+
+// OutputIndex returns the position of the named output, or -1.
+func (s *Spec) OutputIndex(name string) int {
+	for i, out := range s.Outputs {
+		if out.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Config gives a node its parameters and its place in the flow.
+type Config struct {
+	// ID is the node's id in the flow file.
+	ID string
+	// Params holds the value of every Const input (constant or default)
+	// and, for information, the constants bound to other inputs.
+	Params map[string]any
+	// Inputs lists the names of all inputs the node has in this flow,
+	// declared and variadic, in declaration order then file order.
+	Inputs []string
+	// Dir is the directory of the flow file, for resolving relative paths.
+	Dir string
+}
+
+// Env carries the side effects a node may use. The engine fills it from
+// the CLI or from the embedding program; nodes never reach for os.Stdin,
+// os.Stdout or http.DefaultClient themselves.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment; nil means no variables are set.
+	Getenv func(string) string
+	// HTTPClient is used by nodes that speak HTTP; nil means a default
+	// client with sensible timeouts.
+	HTTPClient *http.Client
+	// Logger receives the node's diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Interactive is true when Stdin and Stdout are a terminal.
+	Interactive bool
+}
+
+// A Node is one instance of a node type in a running flow.
+type Node interface {
+	// Run performs one run. It blocks until the run is complete and returns
+	// nil on success. When ctx is cancelled (the flow stops, or a consumer
+	// cancelled this run's stream) Run should return promptly; what it
+	// emitted until then stays emitted. Returning an error that wraps
+	// [ErrStop] ends the flow cleanly.
+	Run(ctx context.Context, in Inputs, out Outputs) error
+}
+
+// Inputs gives a run its input values.
+type Inputs interface {
+	// Value returns the value of a value input: the producer's final value,
+	// a constant or the default. It returns nil for a stream input.
+	Value(name string) any
+	// Stream returns the stream of a stream input. It returns an empty
+	// stream for a value input.
+	Stream(name string) Stream
+	// Defaulted reports whether the input was fed from its default in this
+	// run (the input is unbound, or this run starts a cycle).
+	Defaulted(name string) bool
+	// Generation is the number of runs this node completed before this one.
+	Generation() int
+}
+
+// Outputs receives what a run produces.
+type Outputs interface {
+	// Set records the final value of the named output for this run.
+	Set(name string, v any)
+	// Emit sends one chunk on the named output. It blocks while a consumer
+	// that is reading the stream has a full buffer (backpressure) and
+	// returns an error wrapping [ErrCancelled] once the run is cancelled.
+	Emit(ctx context.Context, name string, chunk any) error
+}
+
+// A Stream is a stream input: the chunks of the producer's run, in order.
+type Stream interface {
+	// Next blocks until the next chunk arrives and returns it with ok true.
+	// At the end of the stream it returns ok false and a nil error if the
+	// producer's run succeeded, or the producer's error if it failed. It
+	// returns ctx's error when ctx is done first.
+	Next(ctx context.Context) (chunk any, ok bool, err error)
+	// Cancel tells the producer that this consumer wants no more chunks:
+	// the producer's run is stopped, and further calls to Next end the
+	// stream. Cancel is idempotent.
+	Cancel()
+}
