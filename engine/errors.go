@@ -1,0 +1,31 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/flowrun/flowrun/graph"
+)
+
+// A NodeError is a failed run of a node: it names the node, its type, its
+// position in the flow file, the run (generation) and the cause.
+type NodeError struct {
+	Node       string
+	Type       string
+	Pos        graph.Pos
+	Generation int
+	Err        error
+	// Stack is set when the node panicked.
+	Stack string
+}
+
+func (e *NodeError) Error() string {
+	return fmt.Sprintf("%s: node %q (%s) failed in run %d: %v", e.Pos, e.Node, e.Type, e.Generation+1, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// ErrInterrupted is the cause of a run stopped by [Runner.Stop] or a
+// signal; Run returns it when the flow was interrupted.
+var ErrInterrupted = errors.New("interrupted")
