@@ -2,20 +2,32 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
 
+// streamBuffer is how many chunks a stream connection holds while its
+// consumer is reading before the producer blocks (backpressure). Large
+// enough to let producer and consumer run in batches on different cores,
+// small enough to keep a long stream's memory flat.
+const streamBuffer = 128
+
 // Options configure a run.
 type Options struct {
 	// Env is handed to every node's constructor.
 	Env registry.Env
-	// MaxGenerations limits every node's runs (0: no limit); NodeLimits
-	// limits single nodes and wins over MaxGenerations and the file.
+	// MaxGenerations limits every node's runs (0: no limit). A node's
+	// max_generations in the flow file wins over it, and NodeLimits wins
+	// over both.
 	MaxGenerations int
 	NodeLimits     map[string]int
 	// Events, when not nil, receives one JSON object per line for every
@@ -24,27 +36,262 @@ type Options struct {
 	// Logger receives the run's diagnostics; nil discards them.
 	Logger *slog.Logger
 	// StallTimeout, when positive, makes the engine log who waits for what
-	// when nothing progressed for that long while runs are blocked.
+	// when nothing progressed for that long while runs are in flight.
 	StallTimeout time.Duration
 }
 
+// How a flow ended (Result.Reason).
+const (
+	ReasonDone        = "done"
+	ReasonStopped     = "stopped"
+	ReasonLimit       = "limit"
+	ReasonInterrupted = "interrupted"
+	ReasonFailed      = "failed"
+)
+
 // A Result describes how a run ended.
 type Result struct {
-	// Reason is why the flow ended: "done" (nothing left to run),
-	// "stopped" (a node ended the flow), "limit" (a generation limit),
-	// "interrupted" or "failed".
+	// Reason is why the flow ended: ReasonDone (nothing left to run),
+	// ReasonStopped (a node ended the flow), ReasonLimit (nothing left to
+	// run and some node reached its generation limit), ReasonInterrupted
+	// or ReasonFailed.
 	Reason string
-	// LimitNodes lists the nodes that reached their generation limit.
+	// StoppedBy names the node that ended the flow (ReasonStopped) or
+	// failed (ReasonFailed).
+	StoppedBy string
+	// LimitNodes lists, in file order, the nodes that reached their
+	// generation limit.
 	LimitNodes []string
-	// Final holds each node's last final value per output, for nodes that
-	// completed at least one run.
+	// Final holds each node's last final value per output, for the nodes
+	// that completed at least one run.
 	Final map[string]map[string]any
 	// Generations is the number of completed runs of each node.
 	Generations map[string]int
 }
 
-// Run executes flow until it ends and reports how. A node error is
-// returned as a *NodeError.
+// A Runner runs one flow once. Create it with [New], call [Runner.Run]
+// once, and use [Runner.Interrupt] or [Runner.Stop] from other goroutines
+// (a signal handler) while it runs.
+type Runner struct {
+	flow   *graph.Flow
+	opts   Options
+	log    *slog.Logger
+	events *eventLog
+
+	mu         sync.Mutex
+	nodes      []*nodeState
+	work       []*nodeState
+	running    int
+	stopping   bool
+	reason     string
+	stoppedBy  string
+	err        error
+	limitNodes []*nodeState
+	started    bool
+
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	done     chan struct{}
+	wg       sync.WaitGroup
+	progress atomic.Int64
+}
+
+// Run executes flow until it ends and reports how; it is New followed by
+// Runner.Run.
 func Run(ctx context.Context, flow *graph.Flow, opts Options) (*Result, error) {
-	panic("not yet implemented")
+	r, err := New(flow, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.Run(ctx)
+}
+
+// New prepares a run of flow: it creates every node instance with its
+// type's constructor. A constructor error is returned as a *NodeError.
+func New(flow *graph.Flow, opts Options) (*Runner, error) {
+	r := &Runner{flow: flow, opts: opts, log: opts.Logger, done: make(chan struct{})}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Events != nil {
+		r.events = newEventLog(opts.Events)
+	}
+	r.nodes = make([]*nodeState, len(flow.Nodes))
+	for i, gn := range flow.Nodes {
+		r.nodes[i] = newNodeState(gn)
+	}
+	dir := filepath.Dir(flow.File)
+	for _, ns := range r.nodes {
+		ns.wire(r.nodes)
+		ns.limit = opts.MaxGenerations
+		if ns.n.MaxGenerations > 0 {
+			ns.limit = ns.n.MaxGenerations
+		}
+		if l, ok := opts.NodeLimits[ns.n.ID]; ok {
+			ns.limit = l
+		}
+		names := make([]string, len(ns.n.Inputs))
+		for i, b := range ns.n.Inputs {
+			names[i] = b.Name
+		}
+		cfg := registry.Config{ID: ns.n.ID, Params: ns.n.Params, Inputs: names, Dir: dir}
+		impl, err := newNode(ns.n.Spec, cfg, opts.Env)
+		if err != nil {
+			return nil, &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: -1, Err: err}
+		}
+		ns.impl = impl
+	}
+	return r, nil
+}
+
+// newNode calls a constructor, turning a panic into an error.
+func newNode(spec *registry.Spec, cfg registry.Config, env registry.Env) (node registry.Node, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicError(p)
+		}
+	}()
+	node, err = spec.New(cfg, env)
+	if err == nil && node == nil {
+		err = errors.New("constructor returned no node")
+	}
+	return node, err
+}
+
+// Run executes the flow until it ends: nothing is left to run, a node
+// stops it, a node fails, or ctx is cancelled. It returns the result and,
+// for a failed run, a *NodeError; for an interrupted one, an error wrapping
+// ErrInterrupted. Run returns only when every goroutine it started ended.
+func (r *Runner) Run(ctx context.Context) (*Result, error) {
+	r.mu.Lock()
+	if r.started {
+		r.mu.Unlock()
+		return nil, errors.New("engine: a Runner runs once")
+	}
+	r.started = true
+	r.ctx, r.cancel = context.WithCancelCause(ctx)
+	r.mu.Unlock()
+	defer r.cancel(nil)
+
+	// Cancelling the caller's ctx stops the flow.
+	watchDone := make(chan struct{})
+	watchEnded := make(chan struct{})
+	go func() {
+		defer close(watchEnded)
+		select {
+		case <-ctx.Done():
+			r.mu.Lock()
+			r.stopLocked(ReasonInterrupted, "", nil)
+			r.mu.Unlock()
+		case <-watchDone:
+		}
+	}()
+	defer func() { close(watchDone); <-watchEnded }()
+	if r.opts.StallTimeout > 0 {
+		stall := make(chan struct{})
+		stallEnded := make(chan struct{})
+		go func() { defer close(stallEnded); r.watchStalls(stall) }()
+		defer func() { close(stall); <-stallEnded }()
+	}
+
+	r.mu.Lock()
+	for _, ns := range r.nodes {
+		r.demand(ns)
+	}
+	first := r.drain()
+	r.mu.Unlock()
+	if first != nil {
+		r.wg.Add(1)
+		go r.worker(first)
+	}
+	r.wg.Wait()
+	r.events.close()
+	return r.result()
+}
+
+func (r *Runner) result() (*Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := &Result{
+		Reason:      r.reason,
+		StoppedBy:   r.stoppedBy,
+		Final:       make(map[string]map[string]any),
+		Generations: make(map[string]int),
+	}
+	if res.Reason == "" {
+		res.Reason = ReasonDone
+		if len(r.limitNodes) > 0 {
+			res.Reason = ReasonLimit
+		}
+	}
+	slices.SortFunc(r.limitNodes, func(a, b *nodeState) int { return a.n.Index - b.n.Index })
+	for _, ns := range r.limitNodes {
+		res.LimitNodes = append(res.LimitNodes, ns.n.ID)
+	}
+	for _, ns := range r.nodes {
+		res.Generations[ns.n.ID] = ns.gen
+		if ns.gen == 0 {
+			continue
+		}
+		outs := make(map[string]any, len(ns.final))
+		for i, o := range ns.n.Spec.Outputs {
+			outs[o.Name] = ns.final[i]
+		}
+		res.Final[ns.n.ID] = outs
+	}
+	switch res.Reason {
+	case ReasonFailed:
+		return res, r.err
+	case ReasonInterrupted:
+		return res, ErrInterrupted
+	}
+	return res, nil
+}
+
+// Interrupt stops the streams in flight: every streaming run in progress is
+// cancelled as if its consumers had cancelled it (its final value is what
+// it emitted so far) and the flow goes on. It returns how many runs it
+// cancelled, so a caller can stop the flow instead when there was nothing
+// to interrupt.
+func (r *Runner) Interrupt() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, ns := range r.nodes {
+		if ns.running && ns.cur != nil && ns.cur.cancel != nil {
+			ns.cur.interrupted.Store(true)
+			ns.cur.cancel(ErrInterrupted)
+			n++
+		}
+	}
+	return n
+}
+
+// Stop ends the flow: in-flight runs are cancelled and Run returns an
+// error wrapping ErrInterrupted.
+func (r *Runner) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil || r.stopping {
+		return
+	}
+	r.stopLocked(ReasonInterrupted, "", nil)
+}
+
+// stopLocked ends the flow: no run starts any more and the ones in flight
+// are cancelled. The first reason wins.
+func (r *Runner) stopLocked(reason, by string, err error) {
+	if r.stopping {
+		return
+	}
+	r.stopping = true
+	r.reason, r.stoppedBy, r.err = reason, by, err
+	cause := err
+	if cause == nil {
+		cause = ErrInterrupted
+		if reason == ReasonStopped {
+			cause = registry.ErrStop
+		}
+	}
+	r.cancel(cause)
 }

@@ -10,9 +10,11 @@ import (
 // A NodeError is a failed run of a node: it names the node, its type, its
 // position in the flow file, the run (generation) and the cause.
 type NodeError struct {
-	Node       string
-	Type       string
-	Pos        graph.Pos
+	Node string
+	Type string
+	Pos  graph.Pos
+	// Generation is the number of runs the node completed before the
+	// failed one; -1 when the node could not be created.
 	Generation int
 	Err        error
 	// Stack is set when the node panicked.
@@ -20,6 +22,9 @@ type NodeError struct {
 }
 
 func (e *NodeError) Error() string {
+	if e.Generation < 0 {
+		return fmt.Sprintf("%s: node %q (%s) could not be created: %v", e.Pos, e.Node, e.Type, e.Err)
+	}
 	return fmt.Sprintf("%s: node %q (%s) failed in run %d: %v", e.Pos, e.Node, e.Type, e.Generation+1, e.Err)
 }
 

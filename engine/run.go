@@ -1,0 +1,319 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/registry"
+)
+
+type nodeImpl = registry.Node
+
+// errStreamCancelled is the cause of a run stopped by a consumer.
+var errStreamCancelled = errors.New("stream cancelled by a consumer")
+
+// A run is one execution of a node. It is the node's registry.Inputs and
+// registry.Outputs for that run.
+type run struct {
+	r    *Runner
+	node *nodeState
+	gen  int // completed runs of the node before this one
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc // nil for non-streaming nodes
+
+	interrupted       atomic.Bool
+	consumerCancelled atomic.Bool
+
+	vals      []any
+	streams   []*chunkQueue
+	defaulted []bool
+	outQueues [][]*chunkQueue
+
+	set     []bool
+	finals  []any
+	acc     []registry.Accumulator
+	emitted int
+	misuse  error // the node used an output it does not have
+
+	reported bool  // failed under on_error: continue
+	failure  error // that failure, for its stream consumers
+	stop     bool  // the node asked to end the flow
+}
+
+var (
+	_ registry.Inputs  = (*run)(nil)
+	_ registry.Outputs = (*run)(nil)
+)
+
+func newRun(r *Runner, ns *nodeState) *run {
+	nIn, nOut := len(ns.n.Inputs), len(ns.final)
+	ru := &run{
+		r:         r,
+		node:      ns,
+		gen:       ns.gen,
+		ctx:       r.ctx,
+		vals:      make([]any, nIn),
+		streams:   make([]*chunkQueue, nIn),
+		defaulted: make([]bool, nIn),
+		set:       make([]bool, nOut),
+		finals:    make([]any, nOut),
+	}
+	if ns.streams {
+		ru.ctx, ru.cancel = context.WithCancelCause(r.ctx)
+		ru.outQueues = make([][]*chunkQueue, nOut)
+		ru.acc = make([]registry.Accumulator, nOut)
+	}
+	return ru
+}
+
+// bind takes the value (or stream) of one input for this run. Called with
+// Runner.mu held.
+func (ru *run) bind(e *edge) {
+	b, i := e.b, e.index
+	var v any
+	switch {
+	case b.Kind == graph.Constant:
+		v = b.Value
+	case b.Kind == graph.Defaulted:
+		v, ru.defaulted[i] = b.Value, true
+	case e.seed > 0 && ru.gen == 0:
+		// This run starts a cycle: the producer never produced.
+		v, ru.defaulted[i] = b.Default, true
+	case e.stream && e.from.streams:
+		ru.streams[i] = e.q
+		return
+	default:
+		v = e.from.final[e.out]
+		if e.stream {
+			ru.streams[i] = valueQueue(v)
+			return
+		}
+	}
+	ru.vals[i] = v
+	if b.Spec.Stream {
+		ru.streams[i] = defaultStream(v)
+	}
+}
+
+// defaultStream is what a stream input fed from a default or a constant
+// reads: nothing for null, else the value as one chunk.
+func defaultStream(v any) *chunkQueue {
+	if v == nil {
+		return valueQueue()
+	}
+	return valueQueue(v)
+}
+
+// Value implements registry.Inputs.
+func (ru *run) Value(name string) any {
+	if i, ok := ru.node.inIndex[name]; ok {
+		return ru.vals[i]
+	}
+	return nil
+}
+
+// Stream implements registry.Inputs.
+func (ru *run) Stream(name string) registry.Stream {
+	i, ok := ru.node.inIndex[name]
+	if !ok {
+		return valueQueue()
+	}
+	if q := ru.streams[i]; q != nil {
+		return q
+	}
+	return defaultStream(ru.vals[i])
+}
+
+// Defaulted implements registry.Inputs.
+func (ru *run) Defaulted(name string) bool {
+	i, ok := ru.node.inIndex[name]
+	return ok && ru.defaulted[i]
+}
+
+// Generation implements registry.Inputs.
+func (ru *run) Generation() int { return ru.gen }
+
+func (ru *run) output(name string) (int, bool) {
+	if outs := ru.node.n.Spec.Outputs; len(outs) == 1 && outs[0].Name == name {
+		return 0, true
+	}
+	i, ok := ru.node.outIndex[name]
+	if !ok && ru.misuse == nil {
+		ru.misuse = fmt.Errorf("node type %s has no output %q", ru.node.n.Type, name)
+	}
+	return i, ok
+}
+
+// Set implements registry.Outputs.
+func (ru *run) Set(name string, v any) {
+	if i, ok := ru.output(name); ok {
+		ru.set[i], ru.finals[i] = true, v
+	}
+}
+
+// Emit implements registry.Outputs.
+func (ru *run) Emit(_ context.Context, name string, chunk any) error {
+	i, ok := ru.output(name)
+	if !ok {
+		return ru.misuse
+	}
+	if ru.acc == nil {
+		return fmt.Errorf("node type %s does not stream: declare Streams in its Spec", ru.node.n.Type)
+	}
+	if ru.ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", registry.ErrCancelled, context.Cause(ru.ctx))
+	}
+	ru.acc[i].Add(chunk)
+	ru.emitted++
+	for _, q := range ru.outQueues[i] {
+		if err := q.push(ru.ctx, chunk); err != nil {
+			return fmt.Errorf("%w: %w", registry.ErrCancelled, err)
+		}
+	}
+	ru.r.events.chunk(ru, i, chunk)
+	ru.r.progress.Add(1)
+	return nil
+}
+
+// cancelByConsumer stops the run because a consumer cancelled its stream.
+func (ru *run) cancelByConsumer() {
+	ru.consumerCancelled.Store(true)
+	ru.cancel(errStreamCancelled)
+}
+
+// cancelled reports whether this run (not the whole flow) was cancelled,
+// by a consumer or an interrupt: then its end is a normal one.
+func (ru *run) cancelled() bool {
+	return ru.cancel != nil && ru.ctx.Err() != nil && ru.r.ctx.Err() == nil
+}
+
+// execute runs the node, with its retry policy, and classifies the
+// outcome: nil for success, a cancelled run or a stop request; a
+// *NodeError otherwise.
+func (ru *run) execute() error {
+	ns := ru.node
+	r := ru.r
+	debug := r.log.Enabled(ru.ctx, slog.LevelDebug)
+	if debug {
+		r.log.Debug("run start", "node", ns.n.ID, "generation", ru.gen+1)
+	}
+	attempts, delay := 1, time.Duration(0)
+	if rt := ns.n.Retry; rt != nil && rt.Attempts > 1 {
+		attempts, delay = rt.Attempts, rt.Delay
+	}
+	var err error
+	var stack string
+	for attempt := 1; ; attempt++ {
+		err, stack = ru.call()
+		if err == nil {
+			err = ru.misuse
+		}
+		switch {
+		case err == nil, ru.cancelled():
+			return nil
+		case errors.Is(err, registry.ErrStop):
+			ru.stop = true
+			return nil
+		case r.ctx.Err() != nil:
+			// The flow is ending; this run's error is a consequence.
+			return nil
+		}
+		if attempt >= attempts || ru.emitted > 0 {
+			break
+		}
+		r.log.Warn("run failed, retrying", "node", ns.n.ID, "generation", ru.gen+1, "attempt", attempt, "error", err)
+		if !sleep(ru.ctx, delay) {
+			return nil
+		}
+		delay = min(2*delay, ns.n.Retry.MaxDelay)
+		if ns.n.Retry.MaxDelay == 0 {
+			delay = 2 * delay
+		}
+		clear(ru.set)
+		clear(ru.finals)
+	}
+	nerr := &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: ru.gen, Err: err, Stack: stack}
+	if ns.n.OnError == "continue" {
+		ru.reported, ru.failure = true, nerr
+		r.log.Error("run failed; the flow goes on (on_error: continue)", "node", ns.n.ID, "generation", ru.gen+1, "error", err)
+	}
+	return nerr
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// call invokes the node once, turning a panic into an error with stack.
+func (ru *run) call() (err error, stack string) {
+	defer func() {
+		if p := recover(); p != nil {
+			err, stack = panicError(p), string(debug.Stack())
+		}
+	}()
+	return ru.node.impl.Run(ru.ctx, ru, ru), ""
+}
+
+func panicError(p any) error {
+	if err, ok := p.(error); ok {
+		return fmt.Errorf("panic: %w", err)
+	}
+	return fmt.Errorf("panic: %v", p)
+}
+
+// finish computes the run's final values and ends its streams. Called with
+// Runner.mu held.
+func (ru *run) finish(err error) {
+	for i := range ru.finals {
+		switch {
+		case ru.reported:
+			ru.finals[i] = nil
+		case ru.set[i]:
+		case ru.acc != nil && ru.acc[i].Len() > 0:
+			ru.finals[i] = ru.acc[i].Value()
+		}
+	}
+	var streamErr error
+	if ru.reported {
+		streamErr = ru.failure
+	}
+	for _, qs := range ru.outQueues {
+		for _, q := range qs {
+			q.close(streamErr)
+		}
+	}
+	// A run stopped by its consumers stops its own producers in turn;
+	// otherwise whatever it left unread is dropped.
+	propagate := ru.consumerCancelled.Load() || ru.interrupted.Load()
+	for _, q := range ru.streams {
+		if q == nil {
+			continue
+		}
+		if propagate {
+			q.Cancel()
+		} else {
+			q.detach()
+		}
+	}
+	if ru.cancel != nil {
+		ru.cancel(nil)
+	}
+	ru.r.events.end(ru, err)
+}

@@ -1,0 +1,275 @@
+package engine
+
+import (
+	"github.com/flowrun/flowrun/graph"
+)
+
+// The scheduler implements the generation rule of the contract (§2-3):
+//
+//   - gen is the number of runs a node completed.
+//   - An input connected to producer P is fresh for node N when
+//     P.gen + seed > N.gen, where seed is 1 for an input that N fed from
+//     its default to start a cycle. A stream input from a streaming
+//     producer counts P's run in progress, so it is fresh as soon as the
+//     run started.
+//   - N runs when it is demanded and all its connected inputs are fresh.
+//     A demanded node with a stale input demands that input's producer
+//     (pull), which is how everything upstream of a cycle re-runs once per
+//     iteration.
+//   - A node's run completing demands exactly the consumers for which the
+//     connection became fresh; a streaming run starting does the same for
+//     its stream consumers. Nobody is asked to run for data it already
+//     consumed, so DAGs run every node once and nothing re-runs spuriously
+//     (Flowno's §18.7).
+//   - A producer does not start a new run while a consumer has not yet
+//     taken its previous one (one slot per connection). So every consumer
+//     reads exactly the producer's run that matches its own generation, and
+//     every node sees the same sequence of values on every run of the flow,
+//     whatever the goroutines' timing.
+//
+// All of this state is guarded by Runner.mu and costs O(degree) per run:
+// nothing depends on the number of past generations.
+
+// A nodeState is the scheduler's view of one node.
+type nodeState struct {
+	n    *graph.Node
+	impl nodeImpl
+
+	inputs    []*edge // one per binding: n.Inputs then n.After
+	consumers []*edge // connected and ordering edges leaving this node
+	// streamOut lists, per output, the stream edges reading it.
+	streamOut [][]*edge
+	inIndex   map[string]int
+	outIndex  map[string]int
+	streams   bool
+
+	limit    int
+	gen      int
+	running  bool
+	demanded bool
+	queued   bool
+	stopped  bool // reached its generation limit
+	final    []any
+	cur      *run
+}
+
+// An edge is one binding of a node's input.
+type edge struct {
+	b      *graph.Binding
+	index  int        // position in the consumer's inputs
+	from   *nodeState // producer, for connected and ordering bindings
+	to     *nodeState
+	out    int
+	seed   int
+	stream bool // a stream input (reads chunks)
+	// q is the queue of the producer's current (or last) run for this
+	// stream edge, when the producer streams.
+	q *chunkQueue
+}
+
+func newNodeState(n *graph.Node) *nodeState {
+	ns := &nodeState{
+		n:        n,
+		inIndex:  make(map[string]int, len(n.Inputs)),
+		outIndex: make(map[string]int, len(n.Spec.Outputs)),
+		streams:  n.Spec.Streams,
+		final:    make([]any, len(n.Spec.Outputs)),
+	}
+	for i, b := range n.Inputs {
+		ns.inIndex[b.Name] = i
+	}
+	for i, o := range n.Spec.Outputs {
+		ns.outIndex[o.Name] = i
+	}
+	ns.streamOut = make([][]*edge, len(n.Spec.Outputs))
+	return ns
+}
+
+// wire creates the node's input edges and registers them with their
+// producers. nodes is indexed like Flow.Nodes.
+func (ns *nodeState) wire(nodes []*nodeState) {
+	add := func(b *graph.Binding, index int) {
+		e := &edge{b: b, index: index, to: ns}
+		if b.Kind == graph.Connected || b.Kind == graph.Ordering {
+			e.from = nodes[b.From.Node.Index]
+			e.out = b.From.Index
+			e.stream = b.Kind == graph.Connected && b.Spec.Stream
+			if b.Seeded {
+				e.seed = 1
+			}
+			e.from.consumers = append(e.from.consumers, e)
+			if e.stream && e.from.streams {
+				e.from.streamOut[e.out] = append(e.from.streamOut[e.out], e)
+			}
+		}
+		ns.inputs = append(ns.inputs, e)
+	}
+	for i, b := range ns.n.Inputs {
+		add(b, i)
+	}
+	for _, b := range ns.n.After {
+		add(b, -1)
+	}
+}
+
+// fresh reports whether the edge has data its consumer has not taken: a
+// run the consumer has started counts as taken.
+func (e *edge) fresh() bool {
+	avail := e.from.gen
+	if e.stream && e.from.streams && e.from.running {
+		avail++
+	}
+	return avail+e.seed > e.to.started()
+}
+
+// started is the number of runs the node started.
+func (ns *nodeState) started() int {
+	if ns.running {
+		return ns.gen + 1
+	}
+	return ns.gen
+}
+
+// demand asks the node to run and queues it for consideration.
+func (r *Runner) demand(ns *nodeState) {
+	ns.demanded = true
+	r.enqueue(ns)
+}
+
+func (r *Runner) enqueue(ns *nodeState) {
+	if !ns.queued {
+		ns.queued = true
+		r.work = append(r.work, ns)
+	}
+}
+
+// drain considers every queued node and starts those that can run. It
+// returns the first run started, for the caller to execute on its own
+// goroutine, and starts the others on new goroutines.
+func (r *Runner) drain() *run {
+	var first *run
+	for i := 0; i < len(r.work); i++ {
+		ns := r.work[i]
+		ns.queued = false
+		if !r.canStart(ns) {
+			continue
+		}
+		ru := r.start(ns)
+		if first == nil {
+			first = ru
+			continue
+		}
+		r.wg.Add(1)
+		go r.worker(ru)
+	}
+	clear(r.work)
+	r.work = r.work[:0]
+	return first
+}
+
+// canStart reports whether a demanded node can start a run now, and pulls
+// the producers of its stale inputs.
+func (r *Runner) canStart(ns *nodeState) bool {
+	if !ns.demanded || ns.running || ns.stopped || r.stopping {
+		return false
+	}
+	ok := true
+	for _, e := range ns.inputs {
+		if e.from == nil || e.fresh() {
+			continue
+		}
+		ok = false
+		if p := e.from; !p.running && !p.demanded && p != ns {
+			r.demand(p)
+		}
+	}
+	if !ok {
+		return false
+	}
+	// One slot per connection: every consumer must have taken the
+	// previous run. A consumer that reached its limit takes nothing more.
+	for _, e := range ns.consumers {
+		c := e.to
+		if c != ns && !c.stopped && ns.gen+e.seed > c.started() {
+			return false
+		}
+	}
+	return true
+}
+
+// start begins a run of ns: it snapshots the inputs and, for a streaming
+// node, opens a queue per stream consumer.
+func (r *Runner) start(ns *nodeState) *run {
+	ns.running, ns.demanded = true, false
+	r.running++
+	ru := newRun(r, ns)
+	ns.cur = ru
+	for _, e := range ns.inputs {
+		if e.index >= 0 {
+			ru.bind(e)
+		}
+		// This node took its producers' runs: they may start the next.
+		if p := e.from; p != nil && p.demanded && !p.running {
+			r.enqueue(p)
+		}
+	}
+	if ns.streams {
+		for i, edges := range ns.streamOut {
+			for _, e := range edges {
+				e.q = newChunkQueue(streamBuffer, ru.cancelByConsumer)
+				ru.outQueues[i] = append(ru.outQueues[i], e.q)
+				if e.fresh() {
+					r.demand(e.to)
+				}
+			}
+		}
+	}
+	r.events.start(ru)
+	r.progress.Add(1)
+	return ru
+}
+
+// complete records the end of a run and starts what became runnable. It
+// returns the next run for the calling goroutine to execute, or nil.
+func (r *Runner) complete(ru *run, err error) *run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ns := ru.node
+	ns.running = false
+	ns.cur = nil
+	r.running--
+	r.progress.Add(1)
+	ru.finish(err)
+	if err != nil && !ru.reported {
+		r.stopLocked(ReasonFailed, ns.n.ID, err)
+	}
+	if ru.stop {
+		r.stopLocked(ReasonStopped, ns.n.ID, nil)
+	}
+	ns.gen++
+	copy(ns.final, ru.finals)
+	for _, e := range ns.consumers {
+		if e.fresh() {
+			r.demand(e.to)
+		}
+	}
+	if ns.demanded {
+		// Asked to run again while it was running.
+		r.enqueue(ns)
+	}
+	if ns.limit > 0 && ns.gen >= ns.limit && !ns.stopped {
+		ns.stopped = true
+		r.limitNodes = append(r.limitNodes, ns)
+		r.log.Info("node reached its generation limit", "node", ns.n.ID, "limit", ns.limit)
+	}
+	return r.drain()
+}
+
+// worker executes runs until none is left for this goroutine.
+func (r *Runner) worker(ru *run) {
+	defer r.wg.Done()
+	for ru != nil {
+		err := ru.execute()
+		ru = r.complete(ru, err)
+	}
+}
