@@ -23,6 +23,9 @@ type trace struct {
 }
 
 func (t *trace) add(format string, args ...any) {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.events = append(t.events, fmt.Sprintf(format, args...))
@@ -114,6 +117,12 @@ func testRegistry(tr *trace) *registry.Registry {
 		if num(in.Value("x")) >= 3 {
 			return nil, fmt.Errorf("done: %w", registry.ErrStop)
 		}
+		return in.Value("x"), nil
+	}, x)
+	mono("plusone", func(_ string, in registry.Inputs) (any, error) {
+		return num(in.Value("x")) + 1, nil
+	}, x)
+	mono("identity", func(_ string, in registry.Inputs) (any, error) {
 		return in.Value("x"), nil
 	}, x)
 	mono("panic", func(string, registry.Inputs) (any, error) { panic("kaboom") })
