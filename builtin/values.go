@@ -1,0 +1,379 @@
+package builtin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/flowrun/flowrun/registry"
+)
+
+// This file holds the value helpers the built-in types share: numbers that
+// stay integers when they can, the "add" rule, JSON encoding and decoding,
+// descriptions of values for error messages, and parameter parsing.
+
+// asNumber returns v as a float64 and, when v is an integer (int, int64 or
+// an integral float64 that fits an int), as an int.
+func asNumber(v any) (f float64, i int, isInt, ok bool) {
+	switch v := v.(type) {
+	case int:
+		return float64(v), v, true, true
+	case int64:
+		return float64(v), int(v), true, true
+	case float64:
+		return v, 0, false, true
+	}
+	return 0, 0, false, false
+}
+
+// asInt returns v as an int when it is an integer or an integral float64.
+func asInt(v any) (int, bool) {
+	f, i, isInt, ok := asNumber(v)
+	if !ok {
+		return 0, false
+	}
+	if isInt {
+		return i, true
+	}
+	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false
+	}
+	return int(f), true
+}
+
+// arith applies + - or * to two numbers. Two integers give an integer
+// unless the result overflows; anything else gives a float64.
+func arith(op byte, a, b any) (any, error) {
+	af, ai, aInt, ok := asNumber(a)
+	if !ok {
+		return nil, fmt.Errorf("want a number, got %s", describe(a))
+	}
+	bf, bi, bInt, ok := asNumber(b)
+	if !ok {
+		return nil, fmt.Errorf("want a number, got %s", describe(b))
+	}
+	if aInt && bInt {
+		switch op {
+		case '+':
+			if c := ai + bi; (c > ai) == (bi > 0) {
+				return c, nil
+			}
+		case '-':
+			if c := ai - bi; (c < ai) == (bi > 0) {
+				return c, nil
+			}
+		case '*':
+			if ai == 0 || bi == 0 {
+				return 0, nil
+			}
+			if c := ai * bi; c/bi == ai && !(ai == -1 && bi == math.MinInt) && !(bi == -1 && ai == math.MinInt) {
+				return c, nil
+			}
+		}
+	}
+	switch op {
+	case '+':
+		return af + bf, nil
+	case '-':
+		return af - bf, nil
+	case '*':
+		return af * bf, nil
+	}
+	return nil, fmt.Errorf("unknown operator %q", op)
+}
+
+// add is flowrun's "+": numbers add, strings concatenate, lists
+// concatenate (into a new list). Other combinations are an error.
+func add(a, b any) (any, error) {
+	switch a := a.(type) {
+	case string:
+		if b, ok := b.(string); ok {
+			return a + b, nil
+		}
+	case []any:
+		if b, ok := b.([]any); ok {
+			c := make([]any, 0, len(a)+len(b))
+			return append(append(c, a...), b...), nil
+		}
+	default:
+		_, _, _, aNum := asNumber(a)
+		_, _, _, bNum := asNumber(b)
+		if aNum && bNum {
+			return arith('+', a, b)
+		}
+	}
+	return nil, fmt.Errorf("cannot add %s and %s: both must be numbers, strings or lists", describe(a), describe(b))
+}
+
+// describe names a value for an error message: its JSON type and, for
+// scalars, a short rendering.
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return fmt.Sprintf("boolean %v", v)
+	case int, int64, float64:
+		return fmt.Sprintf("number %v", v)
+	case string:
+		if len(v) > 40 {
+			v = v[:37] + "..."
+		}
+		return fmt.Sprintf("string %q", v)
+	case []any:
+		return fmt.Sprintf("list of %d", len(v))
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T value", v)
+}
+
+// text renders a value as text: a string as is, anything else as JSON.
+func text(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// decodeJSON decodes one JSON value. Integers that fit an int become ints,
+// other numbers float64. A syntax error names its byte offset.
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("invalid JSON at offset %d: unexpected data after the value", dec.InputOffset())
+	}
+	return fromJSONNumbers(v), nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("invalid JSON at offset %d: %v", syn.Offset, syn)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("invalid JSON: unexpected end of input")
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+func fromJSONNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(v), 10, 0); err == nil {
+			return int(i)
+		}
+		f, _ := v.Float64()
+		return f
+	case []any:
+		for i, e := range v {
+			v[i] = fromJSONNumbers(e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = fromJSONNumbers(e)
+		}
+	}
+	return v
+}
+
+// jsonShaped converts a Go value (such as an expression's result) to a
+// JSON-shaped value: integers become int, floats float64, slices []any and
+// maps with string keys map[string]any. Other values are an error.
+func jsonShaped(v any) (any, error) {
+	switch v := v.(type) {
+	case nil, bool, int, float64, string:
+		return v, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			c, err := jsonShaped(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			c, err := jsonShaped(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if u := rv.Uint(); u <= math.MaxInt {
+			return int(u), nil
+		}
+		return float64(rv.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			c, err := jsonShaped(rv.Index(i).Interface())
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			break
+		}
+		out := make(map[string]any, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			c, err := jsonShaped(it.Value().Interface())
+			if err != nil {
+				return nil, err
+			}
+			out[it.Key().String()] = c
+		}
+		return out, nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return jsonShaped(rv.Elem().Interface())
+	}
+	return nil, fmt.Errorf("%T is not a JSON value", v)
+}
+
+// paramError returns a *registry.ParamError for the named parameter.
+func paramError(name, format string, args ...any) error {
+	return &registry.ParamError{Param: name, Err: fmt.Errorf(format, args...)}
+}
+
+// parseDuration reads a duration: a string such as "10ms" or "1.5s", or a
+// number of seconds. Null is zero. Negative durations are an error.
+func parseDuration(v any) (time.Duration, error) {
+	var d time.Duration
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case string:
+		var err error
+		if d, err = time.ParseDuration(x); err != nil {
+			return 0, fmt.Errorf("invalid duration %q: want a number of seconds or a string such as \"10ms\" or \"1.5s\"", x)
+		}
+	default:
+		f, _, _, ok := asNumber(v)
+		if !ok {
+			return 0, fmt.Errorf("want a duration (a number of seconds or a string such as \"10ms\"), got %s", describe(v))
+		}
+		d = time.Duration(f * float64(time.Second))
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("duration %v is negative", v)
+	}
+	return d, nil
+}
+
+// durationParam reads the named duration parameter of cfg.
+func durationParam(cfg registry.Config, name string) (time.Duration, error) {
+	d, err := parseDuration(cfg.Params[name])
+	if err != nil {
+		return 0, &registry.ParamError{Param: name, Err: err}
+	}
+	return d, nil
+}
+
+// boolParam reads the named boolean parameter of cfg; null is false.
+func boolParam(cfg registry.Config, name string) (bool, error) {
+	switch v := cfg.Params[name].(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	default:
+		return false, paramError(name, "want a boolean, got %s", describe(v))
+	}
+}
+
+// stringParam reads the named string parameter of cfg; null is "".
+func stringParam(cfg registry.Config, name string) (string, error) {
+	switch v := cfg.Params[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	default:
+		return "", paramError(name, "want a string, got %s", describe(v))
+	}
+}
+
+// sleep waits for d or until ctx is done, and then returns ctx's error.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// variadicNames returns the names of the node's inputs other than the
+// declared ones, in the order of cfg.Inputs.
+func variadicNames(cfg registry.Config, declared ...string) []string {
+	var names []string
+	for _, name := range cfg.Inputs {
+		if !slices.Contains(declared, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// numberInput returns the named input when it is a number, or an error
+// naming the input.
+func numberInput(in registry.Inputs, name string) (any, error) {
+	v := in.Value(name)
+	if _, _, _, ok := asNumber(v); !ok {
+		return nil, fmt.Errorf("input %q: want a number, got %s", name, describe(v))
+	}
+	return v, nil
+}
+
+// wantString returns v as a string or an error naming the input.
+func wantString(input string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("input %q: want a string, got %s", input, describe(v))
+	}
+	return s, nil
+}
