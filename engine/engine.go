@@ -205,6 +205,13 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		go r.worker(first)
 	}
 	r.wg.Wait()
+	if ctx.Err() != nil {
+		// The caller's cancellation may have ended the runs before the
+		// watcher above saw it.
+		r.mu.Lock()
+		r.stopLocked(ReasonInterrupted, "", nil)
+		r.mu.Unlock()
+	}
 	r.events.close()
 	return r.result()
 }
