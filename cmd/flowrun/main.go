@@ -1,0 +1,16 @@
+// Command flowrun runs declarative dataflow graphs written in YAML.
+//
+// Run "flowrun --help" for the commands; the README describes the flow file
+// format and the exit codes.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/flowrun/flowrun/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,299 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/flowrun/flowrun/engine"
+	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/registry"
+)
+
+const runDescription = `Loads FLOW, checks it like "flowrun validate" (an invalid flow exits 2
+without running anything) and runs it until no node can run, a node stops
+the flow, a generation limit is reached or a node fails.
+
+Ctrl-C (SIGINT) interrupts the work in flight; a second Ctrl-C, or SIGTERM,
+stops the flow (exit 130).
+
+Examples:
+   flowrun run flows/chatbot.yaml
+   flowrun loop.yaml                                 # same as "flowrun run loop.yaml"
+   flowrun run --max-generations 10 --print-final json loop.yaml
+   flowrun run --max-generations a=3 --max-generations b=5 loop.yaml
+   flowrun run --set llm.model=qwen2.5 --set llm.temperature=0.2 flows/chatbot.yaml
+   flowrun run --events events.jsonl --log-level debug --log-format json loop.yaml`
+
+func (p *program) runCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:        "run",
+		Usage:       "run a flow (the default command: \"flowrun FLOW.yaml\")",
+		ArgsUsage:   "FLOW.yaml",
+		Description: runDescription,
+		Flags: []ucli.Flag{
+			&ucli.StringSliceFlag{Name: "set", Usage: "override a constant: `NODE.INPUT=VALUE`, the value in YAML syntax (repeatable)"},
+			&ucli.StringSliceFlag{Name: "max-generations", Usage: "stop each node after `N` runs, or one node with NODE=N (repeatable; NODE=N wins)"},
+			&ucli.StringFlag{Name: "print-final", Usage: "print every node's final output values at the end, as `json`"},
+			&ucli.StringFlag{Name: "events", Usage: "write one JSON line per run start, run end and chunk to `FILE`"},
+			&ucli.StringFlag{Name: "log-level", Value: "info", Usage: "log `LEVEL`: debug, info, warn or error"},
+			&ucli.StringFlag{Name: "log-format", Value: "text", Usage: "log `FORMAT` on stderr: text or json"},
+			&ucli.DurationFlag{Name: "stall-timeout", Usage: "after `DURATION` without progress while runs wait, log who waits for what; 0 turns it off"},
+		},
+		Action: p.runAction,
+	}
+}
+
+// runConfig holds the parsed flags of "flowrun run".
+type runConfig struct {
+	file       string
+	set        []string
+	maxGen     int
+	nodeLimits map[string]int
+	printFinal bool
+	events     string
+	logger     *slog.Logger
+	stall      time.Duration
+}
+
+func (p *program) parseRunFlags(c *ucli.Context) (*runConfig, error) {
+	const cmd = "flowrun run"
+	if c.NArg() != 1 {
+		return nil, usagef(cmd, "want exactly one flow file, got %d arguments", c.NArg())
+	}
+	cfg := &runConfig{file: c.Args().First(), set: c.StringSlice("set"), events: c.String("events"), stall: c.Duration("stall-timeout")}
+	for _, v := range c.StringSlice("max-generations") {
+		for _, item := range strings.Split(v, ",") {
+			node, num, hasNode := strings.Cut(item, "=")
+			if !hasNode {
+				num = node
+			}
+			n, err := strconv.Atoi(num)
+			if err != nil || n <= 0 {
+				return nil, usagef(cmd, "--max-generations %q: want a positive number N or NODE=N", item)
+			}
+			if !hasNode {
+				cfg.maxGen = n
+				continue
+			}
+			if cfg.nodeLimits == nil {
+				cfg.nodeLimits = map[string]int{}
+			}
+			cfg.nodeLimits[node] = n
+		}
+	}
+	switch f := c.String("print-final"); f {
+	case "":
+	case "json":
+		cfg.printFinal = true
+	default:
+		return nil, usagef(cmd, "--print-final %q: the only format is json", f)
+	}
+	if cfg.stall < 0 {
+		return nil, usagef(cmd, "--stall-timeout %v: must not be negative", cfg.stall)
+	}
+	var err error
+	cfg.logger, err = newLogger(p.stderr, c.String("log-level"), c.String("log-format"))
+	if err != nil {
+		return nil, &usageError{cmd: cmd, err: err}
+	}
+	return cfg, nil
+}
+
+// newLogger returns the slog logger of --log-level and --log-format.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	switch level {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "info":
+		lvl = slog.LevelInfo
+	case "warn":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	default:
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	switch format {
+	case "text":
+		// People read text logs next to the flow's own output; the time
+		// is noise there (use json for machine-read logs with times).
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl, ReplaceAttr: dropTime})), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+func (p *program) runAction(c *ucli.Context) error {
+	cfg, err := p.parseRunFlags(c)
+	if err != nil {
+		return err
+	}
+	flow, err := p.load(cfg.file, cfg.set)
+	if err != nil {
+		return err
+	}
+	for node := range cfg.nodeLimits {
+		if flow.Node(node) == nil {
+			return usagef("flowrun run", "--max-generations %s=%d: no node %q in %s%s",
+				node, cfg.nodeLimits[node], node, cfg.file, didYouMean(node, nodeIDs(flow)))
+		}
+	}
+	opts := engine.Options{
+		Env:            p.nodeEnv(cfg.logger),
+		MaxGenerations: cfg.maxGen,
+		NodeLimits:     cfg.nodeLimits,
+		Logger:         cfg.logger,
+		StallTimeout:   cfg.stall,
+	}
+	var events *os.File
+	if cfg.events != "" {
+		if events, err = os.Create(cfg.events); err != nil {
+			return err
+		}
+		defer events.Close() // a second Close after the one below is harmless
+		opts.Events = events
+	}
+	res, err := p.runWithSignals(c.Context, flow, opts)
+	if err == nil && res.Reason == reasonInterrupted {
+		err = engine.ErrInterrupted
+	}
+	if cfg.printFinal && res != nil {
+		if perr := writeFinal(p.stdout, flow, res); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
+	if events != nil {
+		if cerr := events.Close(); cerr != nil && err == nil {
+			return fmt.Errorf("writing events: %w", cerr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if res.Reason == reasonLimit {
+		cfg.logger.Info("flow ended: generation limit reached", "nodes", strings.Join(res.LimitNodes, ", "))
+	}
+	return nil
+}
+
+// The values of engine.Result.Reason the CLI acts on.
+const (
+	reasonInterrupted = "interrupted"
+	reasonLimit       = "limit"
+)
+
+// nodeEnv returns the side effects the flow's nodes may use: the real
+// standard streams and environment.
+func (p *program) nodeEnv(logger *slog.Logger) registry.Env {
+	return registry.Env{
+		Stdin:       p.stdin,
+		Stdout:      p.stdout,
+		Stderr:      p.stderr,
+		Getenv:      p.getenv,
+		Logger:      logger,
+		Interactive: isTerminal(p.stdin) && isTerminal(p.stdout),
+	}
+}
+
+// load reads and loads a flow for run and graph. An invalid flow is
+// reported on stderr (with snippets on a terminal) and returned as a
+// reportedError with ExitUsage.
+func (p *program) load(file string, set []string) (*graph.Flow, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := newRegistry()
+	if err != nil {
+		return nil, err
+	}
+	flow, err := graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, Set: set, ReadFile: os.ReadFile})
+	var list graph.ErrorList
+	if errors.As(err, &list) {
+		srcs := sources{}
+		srcs.put(file, src)
+		writeDiagnostics(p.stderr, list, srcs, p.styleFor(p.stderr))
+		return nil, &reportedError{code: ExitUsage, err: err}
+	}
+	return flow, err
+}
+
+// runWithSignals runs flow while watching SIGINT and SIGTERM: the first
+// SIGINT interrupts the work in flight, a second SIGINT or a SIGTERM stops
+// the flow; both cancel ctx with cause engine.ErrInterrupted.
+func (p *program) runWithSignals(ctx context.Context, flow *graph.Flow, opts engine.Options) (*engine.Result, error) {
+	sigs, stop := p.signals()
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+	// Until the engine offers a way to interrupt only the work in flight,
+	// the first SIGINT stops the run like the second.
+	interrupt := func() { cancel(engine.ErrInterrupted) }
+	stopAll := func() { cancel(engine.ErrInterrupted) }
+	go watchSignals(sigs, done, interrupt, stopAll)
+	return p.run(ctx, flow, opts)
+}
+
+// watchSignals calls interrupt on the first SIGINT and stop on a second
+// SIGINT or on SIGTERM, until done is closed.
+func watchSignals(sigs <-chan os.Signal, done <-chan struct{}, interrupt, stop func()) {
+	interrupted := false
+	for {
+		select {
+		case <-done:
+			return
+		case s := <-sigs:
+			if s == syscall.SIGTERM || interrupted {
+				stop()
+				return
+			}
+			interrupted = true
+			interrupt()
+		}
+	}
+}
+
+// writeFinal prints {"node": {"output": value}} for every node of flow as
+// indented JSON; a node that never completed a run maps to null.
+func writeFinal(w io.Writer, flow *graph.Flow, res *engine.Result) error {
+	final := make(map[string]map[string]any, len(flow.Nodes))
+	for _, n := range flow.Nodes {
+		final[n.ID] = res.Final[n.ID]
+	}
+	out, err := json.MarshalIndent(final, "", "  ")
+	if err != nil {
+		return fmt.Errorf("printing final values: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", out)
+	return err
+}
+
+func nodeIDs(flow *graph.Flow) []string {
+	ids := make([]string, len(flow.Nodes))
+	for i, n := range flow.Nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}

@@ -1,0 +1,29 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/agnivade/levenshtein"
+)
+
+// didYouMean returns ` (did you mean "x"?)` naming the candidate closest to
+// name, or "" when none is close: within an edit distance of a third of
+// the name (at least 2), or equal to the part of a dotted candidate after
+// its last dot ("inc" for "math.inc").
+func didYouMean(name string, candidates []string) string {
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		d := levenshtein.ComputeDistance(name, c)
+		if i := strings.LastIndexByte(c, '.'); i >= 0 && c[i+1:] == name {
+			d = 1
+		}
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" || bestDist > max(2, len(name)/3) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
