@@ -1,6 +1,10 @@
 package graph
 
-import "github.com/flowrun/flowrun/registry"
+import (
+	"path/filepath"
+
+	"github.com/flowrun/flowrun/registry"
+)
 
 // Options tune loading.
 type Options struct {
@@ -14,8 +18,108 @@ type Options struct {
 	ReadFile func(path string) ([]byte, error)
 }
 
-// Load parses and checks the flow in src, read from filename. On failure
-// the error is an [ErrorList].
+// Load parses and checks the flow in src, read from filename, whose node
+// types are those of reg (nil: no types). On failure the error is an
+// [ErrorList], sorted, one entry per problem.
+//
+// Loading has three phases, and stops after the first that finds errors,
+// so that one mistake is not reported many times over: YAML syntax; the
+// JSON Schema generated from reg (after applying Options.Set and
+// interpolating ${VAR} in constants); and meaning: node types, inputs,
+// outputs and references, subflows (expanded in place, read with
+// Options.ReadFile), constants against their types, each type's Check, and
+// cycles, each of which needs a node that can start it from defaults.
 func Load(filename string, src []byte, reg *registry.Registry, opts Options) (*Flow, error) {
-	panic("not yet implemented")
+	if reg == nil {
+		reg = registry.New()
+	}
+	fs, err := schemaFor(reg)
+	if err != nil {
+		return nil, ErrorList{{Pos: Pos{File: filename}, Msg: "cannot build the flow schema from the registry: " + err.Error()}}
+	}
+	l := &loader{reg: reg, opts: opts, schema: fs, files: map[string]*parsedFile{}}
+	raw, errs := l.parse(filename, src, opts.Set)
+	if len(errs) > 0 {
+		return nil, finish(errs)
+	}
+	flow := l.expand(raw)
+	if len(l.errs) > 0 {
+		return nil, finish(l.errs)
+	}
+	analyseCycles(flow, &l.errs)
+	if len(l.errs) > 0 {
+		return nil, finish(l.errs)
+	}
+	return flow, nil
+}
+
+// A loader holds the state of one Load call.
+type loader struct {
+	reg    *registry.Registry
+	opts   Options
+	schema *flowSchema
+	errs   ErrorList
+	// files caches subflow files by path, so that each is read, parsed
+	// and reported on once.
+	files map[string]*parsedFile
+	flow  *Flow
+}
+
+// A parsedFile is a subflow file after its syntax and schema phases.
+type parsedFile struct {
+	raw     *rawFlow
+	readErr error
+}
+
+// parse runs the syntax and schema phases on one file and reads the
+// result into a rawFlow.
+func (l *loader) parse(file string, src []byte, sets []string) (*rawFlow, ErrorList) {
+	root, errs := parseYAML(file, src, l.opts.Getenv)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	applySets(root, sets, &errs)
+	checkSchema(l.schema, l.reg, root, &errs)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	raw := readFlow(file, root, &errs)
+	return raw, errs
+}
+
+// expand resolves the top-level file and its subflows into a Flow.
+func (l *loader) expand(raw *rawFlow) *Flow {
+	l.flow = &Flow{
+		Name:        raw.name,
+		Description: raw.description,
+		File:        raw.file,
+		byID:        map[string]*Node{},
+	}
+	top := newScope(raw, "", nil, nil, []string{filepath.Clean(raw.file)})
+	l.build(top)
+	l.bindScope(top)
+	for _, o := range raw.outputs {
+		src, ok := l.resolve(top, o.ref, "output "+quote(o.name), o.valAt)
+		if ok && src.conn {
+			if l.flow.Outputs == nil {
+				l.flow.Outputs = map[string]Ref{}
+			}
+			l.flow.Outputs[o.name] = src.ref
+		}
+	}
+	return l.flow
+}
+
+// finish sorts errs and drops exact duplicates (a subflow file used twice
+// reports its problems once).
+func finish(errs ErrorList) ErrorList {
+	errs.Sort()
+	out := errs[:0]
+	for i, e := range errs {
+		if i > 0 && e.Pos == errs[i-1].Pos && e.Msg == errs[i-1].Msg {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }

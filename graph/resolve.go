@@ -1,0 +1,150 @@
+package graph
+
+import (
+	"strings"
+)
+
+// A source is what a reference resolves to: an output of a node, or a
+// constant (a subflow input bound to a constant, or its default).
+type source struct {
+	conn  bool
+	ref   Ref
+	value any
+	valAt place
+	// hasDef, def and defAt carry a default given to a subflow input, for
+	// the inputs the subflow connects to it.
+	hasDef bool
+	def    any
+	defAt  place
+}
+
+// resolve resolves a reference written in scope sc: "node", "node.output"
+// or "$input". what names the referring input in messages; at is where the
+// reference was written.
+func (l *loader) resolve(sc *scope, text, what string, at place) (source, bool) {
+	if name, ok := strings.CutPrefix(text, "$"); ok {
+		return l.arg(sc, name, what, at)
+	}
+	id, out, hasOut := strings.Cut(text, ".")
+	m := sc.members[id]
+	if m == nil {
+		l.errs.addAt(at, "%s: no node %q%s", what, id, didYouMean(id, sc.ids))
+		return source{}, false
+	}
+	switch {
+	case m.broken:
+		return source{}, false
+	case m.sub != nil:
+		return l.subOutput(sc, m, out, hasOut, what, at)
+	}
+	spec := m.node.Spec
+	if !hasOut {
+		out = spec.Outputs[0].Name
+	}
+	i := spec.OutputIndex(out)
+	if i < 0 {
+		names := spec.OutputNames()
+		l.errs.addAt(at, "%s: %s has no output %q%s; its outputs are %s", what, m.describe(sc), out, didYouMean(out, names), quoteList(names))
+		return source{}, false
+	}
+	return source{conn: true, ref: Ref{Node: m.node, Output: out, Index: i}}, true
+}
+
+// subOutput resolves an output of the subflow member m of sc.
+func (l *loader) subOutput(sc *scope, m *member, name string, hasName bool, what string, at place) (source, bool) {
+	sub := m.sub
+	outs := sub.raw.outputs
+	if !hasName {
+		if len(outs) == 0 {
+			l.errs.addAt(at, "%s: subflow %s declares no outputs: add outputs: to %s", what, m.describe(sc), sub.raw.file)
+			return source{}, false
+		}
+		name = outs[0].name
+	}
+	e := findEntry(outs, name)
+	if e == nil {
+		names := sub.raw.outputNames()
+		l.errs.addAt(at, "%s: subflow %s has no output %q%s; its outputs are %s", what, m.describe(sc), name, didYouMean(name, names), quoteList(names))
+		return source{}, false
+	}
+	st := sub.outs[name]
+	if st == nil {
+		st = &memo{}
+		sub.outs[name] = st
+	}
+	switch st.state {
+	case 2:
+		return st.src, st.ok
+	case 1:
+		l.errs.addAt(e.valAt, "output %q of subflow %s leads back to itself through subflow inputs: connect it to a node", name, m.describe(sc))
+		return source{}, false
+	}
+	st.state = 1
+	st.src, st.ok = l.resolve(sub, e.ref, "output "+quote(name), e.valAt)
+	st.state = 2
+	return st.src, st.ok
+}
+
+// arg resolves "$name", an input of the flow file of scope sc: what the
+// node using the subflow binds to it or, at the top level, its default.
+func (l *loader) arg(sc *scope, name, what string, at place) (source, bool) {
+	decl := sc.raw.input(name)
+	if decl == nil {
+		l.errs.addAt(at, "%s: this flow has no input %q%s: declare it under the top-level inputs:", what, name, didYouMean(name, sc.raw.inputNames()))
+		return source{}, false
+	}
+	st := sc.args[name]
+	if st == nil {
+		st = &memo{}
+		sc.args[name] = st
+	}
+	switch st.state {
+	case 2:
+		return st.src, st.ok
+	case 1:
+		l.errs.Add(decl.pos, "input %q of this subflow is bound to an output of the same subflow node, which needs it: connect it to another node", name)
+		return source{}, false
+	}
+	st.state = 1
+	st.src, st.ok = l.bindArg(sc, decl)
+	st.state = 2
+	return st.src, st.ok
+}
+
+func (l *loader) bindArg(sc *scope, decl *rawInput) (source, bool) {
+	if sc.parent == nil {
+		if !decl.hasDefault {
+			l.errs.Add(decl.pos, "input %q of this flow has no default: a file run as a flow, not as a subflow, needs a default for every input it uses", decl.name)
+			return source{}, false
+		}
+		return source{value: decl.def, valAt: decl.defAt, hasDef: true, def: decl.def, defAt: decl.defAt}, true
+	}
+	p := sc.node
+	var src source
+	def := findEntry(p.defaults, decl.name)
+	switch {
+	case findEntry(p.inputs, decl.name) != nil:
+		e := findEntry(p.inputs, decl.name)
+		var ok bool
+		src, ok = l.resolve(sc.parent, e.ref, "node "+quote(sc.parent.prefix+p.id)+": input "+quote(decl.name), e.valAt)
+		if !ok {
+			return source{}, false
+		}
+	case findEntry(p.with, decl.name) != nil:
+		e := findEntry(p.with, decl.name)
+		src = source{value: e.val, valAt: e.valAt}
+	case def != nil:
+		src = source{value: def.val, valAt: def.valAt}
+	case decl.hasDefault:
+		src = source{value: decl.def, valAt: decl.defAt}
+	default:
+		return source{}, false // bindSubflowNode reports it
+	}
+	switch {
+	case def != nil:
+		src.hasDef, src.def, src.defAt = true, def.val, def.valAt
+	case !src.hasDef && decl.hasDefault:
+		src.hasDef, src.def, src.defAt = true, decl.def, decl.defAt
+	}
+	return src, true
+}

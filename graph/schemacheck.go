@@ -1,0 +1,441 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/flowrun/flowrun/registry"
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// checkSchema validates root against the schema and adds one
+// human-readable error per problem, at the most specific position.
+func checkSchema(fs *flowSchema, reg *registry.Registry, root *tree, errs *ErrorList) {
+	err := fs.compiled.Validate(root.json())
+	if err == nil {
+		return
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		errs.Add(root.pos, "%v", err)
+		return
+	}
+	x := &explainer{fs: fs, reg: reg, root: root, errs: errs}
+	x.walk(ve)
+}
+
+// An explainer turns jsonschema's validation errors into flowrun's.
+type explainer struct {
+	fs   *flowSchema
+	reg  *registry.Registry
+	root *tree
+	errs *ErrorList
+}
+
+func (x *explainer) walk(ve *jsonschema.ValidationError) {
+	kw := lastSeg(pointer(fragment(ve.AbsoluteKeywordLocation)))
+	if len(ve.Causes) == 0 || kw == "anyOf" {
+		x.leaf(ve)
+		return
+	}
+	for _, c := range ve.Causes {
+		x.walk(c)
+	}
+}
+
+func (x *explainer) leaf(ve *jsonschema.ValidationError) {
+	inst := pointer(ve.InstanceLocation)
+	kwPath := pointer(fragment(ve.AbsoluteKeywordLocation))
+	kw := lastSeg(kwPath)
+	if slices.Contains(kwPath, "propertyNames") || slices.Contains(pointer(ve.KeywordLocation), "propertyNames") {
+		x.badName(inst)
+		return
+	}
+	t := x.find(inst)
+	if t == nil {
+		x.errs.Add(x.root.pos, "%s", ve.Message)
+		return
+	}
+	at := placeOf(t)
+	switch kw {
+	case "additionalProperties":
+		x.unknownKeys(inst, t, x.schemaAt(kwPath[:len(kwPath)-1]))
+	case "type":
+		x.wrongType(inst, t, x.schemaAt(kwPath))
+	case "required":
+		req, _ := x.schemaAt(kwPath).([]any)
+		for _, r := range req {
+			if name, ok := r.(string); ok && t.get(name) == nil {
+				x.missing(inst, t, name)
+			}
+		}
+	case "enum":
+		vals, _ := x.schemaAt(kwPath).([]any)
+		x.badEnum(inst, t, vals)
+	case "const":
+		if len(inst) == 1 && inst[0] == "version" {
+			x.errs.addAt(at, "unsupported version %s: this flowrun reads version 1", jsonText(t.json()))
+			return
+		}
+		x.errs.addAt(at, "invalid value %s: expected %s", jsonText(t.json()), jsonText(x.schemaAt(kwPath)))
+	case "pattern":
+		x.badPattern(inst, t)
+	case "anyOf":
+		x.badType(inst, t, ve)
+	case "minimum":
+		x.errs.addAt(at, "%s must be at least %s, got %s", lastSeg(inst), jsonText(x.schemaAt(kwPath)), jsonText(t.json()))
+	default:
+		x.errs.addAt(at, "%s", ve.Message)
+	}
+}
+
+// find returns the value at the JSON pointer segments inst.
+func (x *explainer) find(inst []string) *tree {
+	t := x.root
+	for _, seg := range inst {
+		switch t.kind {
+		case mapKind:
+			t = t.get(seg)
+		case seqKind:
+			i := indexOf(seg)
+			if i < 0 || i >= len(t.kids) {
+				return nil
+			}
+			t = t.kids[i]
+		default:
+			return nil
+		}
+		if t == nil {
+			return nil
+		}
+	}
+	return t
+}
+
+// keyPlace returns where the key of the value at inst was written.
+func (x *explainer) keyPlace(inst []string) place {
+	if len(inst) == 0 {
+		return placeOf(x.root)
+	}
+	parent := x.find(inst[:len(inst)-1])
+	key := inst[len(inst)-1]
+	if parent == nil || parent.kind != mapKind {
+		return placeOf(parent)
+	}
+	i, ok := parent.index[key]
+	if !ok {
+		return placeOf(parent)
+	}
+	if v := parent.kids[i]; v.set != "" {
+		return place{set: v.set}
+	}
+	return place{pos: parent.keyPos[i]}
+}
+
+// schemaAt returns the part of the schema document at the pointer
+// segments path.
+func (x *explainer) schemaAt(path []string) any {
+	v := x.fs.doc
+	for _, seg := range path {
+		switch m := v.(type) {
+		case map[string]any:
+			v = m[seg]
+		case []any:
+			i := indexOf(seg)
+			if i < 0 || i >= len(m) {
+				return nil
+			}
+			v = m[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// nodeType returns the type written for node id, if it is registered.
+func (x *explainer) nodeSpec(id string) (string, *registry.Spec) {
+	t := x.root.get("nodes").get(id).get("type")
+	if t == nil {
+		return "", nil
+	}
+	typ, _ := t.val.(string)
+	spec, _ := x.reg.Lookup(typ)
+	return typ, spec
+}
+
+// nodeField reports whether inst is [nodes id field ...] for one of fields.
+func nodeField(inst []string, n int, fields ...string) bool {
+	return len(inst) == n && inst[0] == "nodes" && slices.Contains(fields, inst[2])
+}
+
+func (x *explainer) unknownKeys(inst []string, t *tree, sch any) {
+	if t.kind != mapKind {
+		return
+	}
+	props, _ := sch.(map[string]any)["properties"].(map[string]any)
+	allowed := make([]string, 0, len(props))
+	for k := range props {
+		allowed = append(allowed, k)
+	}
+	sort.Strings(allowed)
+	for _, key := range t.keys {
+		if _, ok := props[key]; ok {
+			continue
+		}
+		at := x.keyPlace(append(slices.Clip(inst), key))
+		hint := didYouMean(key, allowed)
+		switch {
+		case len(inst) == 0:
+			x.errs.addAt(at, "unknown key %q%s: a flow file has the keys version, name, description, inputs, outputs and nodes", key, hint)
+		case len(inst) == 2 && inst[0] == "nodes":
+			x.errs.addAt(at, "unknown key %q in node %q%s: a node has type, description, inputs, with, defaults, after, on_error, retry and max_generations", key, inst[1], hint)
+		case nodeField(inst, 3, "inputs", "with", "defaults"):
+			x.unknownInput(at, inst[1], key, allowed)
+		case nodeField(inst, 3, "retry"):
+			x.errs.addAt(at, "unknown key %q in retry%s: use attempts, delay and max_delay", key, hint)
+		case len(inst) == 2 && inst[0] == "inputs":
+			x.errs.addAt(at, "unknown key %q in flow input %q%s: use type, default and doc", key, inst[1], hint)
+		default:
+			x.errs.addAt(at, "unknown key %q%s", key, hint)
+		}
+	}
+}
+
+func (x *explainer) unknownInput(at place, id, key string, allowed []string) {
+	typ, spec := x.nodeSpec(id)
+	names := allowed
+	if spec != nil {
+		names = spec.InputNames()
+	}
+	if len(names) == 0 {
+		x.errs.addAt(at, "node %q: type %q has no input %q: it has no inputs", id, typ, key)
+		return
+	}
+	x.errs.addAt(at, "node %q: type %q has no input %q%s; its inputs are %s", id, typ, key, didYouMean(key, names), quoteList(names))
+}
+
+func (x *explainer) wrongType(inst []string, t *tree, want any) {
+	at := placeOf(t)
+	var names []string
+	switch w := want.(type) {
+	case string:
+		names = []string{w}
+	case []any:
+		for _, n := range w {
+			if s, ok := n.(string); ok && s != "null" {
+				names = append(names, s)
+			}
+		}
+	}
+	expected := make([]string, len(names))
+	for i, n := range names {
+		expected[i] = typeName(n)
+	}
+	exp := strings.Join(expected, " or ")
+	switch {
+	case len(inst) == 0:
+		x.errs.addAt(at, "a flow file must be a mapping with a nodes: key, got %s", show(t))
+	case len(inst) == 2 && inst[0] == "nodes":
+		x.errs.addAt(at, "node %q must be a mapping with at least a type, got %s", inst[1], show(t))
+	case nodeField(inst, 4, "inputs"):
+		x.errs.addAt(at, "input %q of node %q must be a reference such as \"node\" or \"node.output\", got %s: put constants under with", inst[3], inst[1], show(t))
+	case nodeField(inst, 4, "with", "defaults"):
+		typ, _ := x.nodeSpec(inst[1])
+		x.errs.addAt(at, "input %q of node %q (%s) takes %s, got %s", inst[3], inst[1], typ, exp, show(t))
+	case len(inst) == 2 && inst[0] == "outputs":
+		x.errs.addAt(at, "output %q must be a reference such as \"node\" or \"node.output\", got %s", inst[1], show(t))
+	case len(inst) == 3 && inst[0] == "nodes":
+		x.errs.addAt(at, "%s of node %q must be %s, got %s", inst[2], inst[1], exp, show(t))
+	default:
+		x.errs.addAt(at, "expected %s, got %s", exp, show(t))
+	}
+}
+
+func (x *explainer) missing(inst []string, t *tree, name string) {
+	at := placeOf(t)
+	switch {
+	case len(inst) == 2 && inst[0] == "nodes" && name == "type":
+		x.errs.addAt(at, "node %q has no type: add type: with a registered type or the path of a subflow file", inst[1])
+	case len(inst) == 0 && name == "nodes":
+		x.errs.addAt(at, "missing key \"nodes\": a flow lists its nodes under nodes:")
+	default:
+		x.errs.addAt(at, "missing key %q", name)
+	}
+}
+
+func (x *explainer) badEnum(inst []string, t *tree, vals []any) {
+	at := placeOf(t)
+	opts := make([]string, len(vals))
+	var strs []string
+	for i, v := range vals {
+		opts[i] = jsonText(v)
+		if s, ok := v.(string); ok {
+			strs = append(strs, s)
+		}
+	}
+	hint := ""
+	if s, ok := t.val.(string); ok {
+		hint = didYouMean(s, strs)
+	}
+	list := strings.Join(opts, ", ")
+	got := jsonText(t.json())
+	switch {
+	case nodeField(inst, 3, "on_error"):
+		x.errs.addAt(at, "invalid on_error %s%s: use %s", got, hint, strings.Join(opts, " or "))
+	case nodeField(inst, 4, "with", "defaults"):
+		typ, _ := x.nodeSpec(inst[1])
+		x.errs.addAt(at, "invalid value %s for input %q of node %q (%s)%s: use one of %s", got, inst[3], inst[1], typ, hint, list)
+	case len(inst) == 3 && inst[0] == "inputs" && inst[2] == "type":
+		x.errs.addAt(at, "unknown input type %s%s: use one of %s", got, hint, list)
+	default:
+		x.errs.addAt(at, "invalid value %s%s: use one of %s", got, hint, list)
+	}
+}
+
+func (x *explainer) badPattern(inst []string, t *tree) {
+	at := placeOf(t)
+	s, _ := t.val.(string)
+	switch {
+	case nodeField(inst, 4, "inputs"):
+		if typ, spec := x.nodeSpec(inst[1]); spec != nil {
+			if in, ok := spec.Input(inst[3]); ok && in.Const {
+				x.errs.addAt(at, "input %q of node %q (%s) is a parameter and cannot be connected: set it under with", inst[3], inst[1], typ)
+				return
+			}
+		}
+		x.errs.addAt(at, "invalid reference %q: write \"node\", \"node.output\" or \"$input\" (an input of this subflow); put constants under with", s)
+	case len(inst) == 2 && inst[0] == "outputs":
+		x.errs.addAt(at, "invalid reference %q: write \"node\", \"node.output\" or \"$input\"", s)
+	case nodeField(inst, 4, "after"):
+		x.errs.addAt(at, "invalid node id %q in after: list the ids of nodes of this flow", s)
+	case nodeField(inst, 4, "retry"):
+		x.errs.addAt(at, "invalid duration %q: write it like \"100ms\", \"2s\" or \"1m30s\"", s)
+	default:
+		x.errs.addAt(at, "invalid value %q", s)
+	}
+}
+
+// badType reports a node type that is neither registered nor a subflow.
+func (x *explainer) badType(inst []string, t *tree, ve *jsonschema.ValidationError) {
+	s, ok := t.val.(string)
+	if !ok {
+		return // the "type" keyword reports it
+	}
+	if nodeField(inst, 3, "type") {
+		x.errs.addAt(placeOf(t), "unknown node type %q%s: use a registered type (flowrun nodes lists them) or the path of a subflow file ending in .yaml", s, didYouMean(s, x.reg.Types()))
+		return
+	}
+	x.errs.addAt(placeOf(t), "invalid value %q: %s", s, ve.Message)
+}
+
+func (x *explainer) badName(inst []string) {
+	if len(inst) == 0 {
+		return
+	}
+	at := x.keyPlace(inst)
+	name := inst[len(inst)-1]
+	parent := inst[:len(inst)-1]
+	if len(parent) == 1 && parent[0] == "nodes" {
+		x.errs.addAt(at, "invalid node id %q: use letters, digits, _ and -, starting with a letter or _ (no dots: \"node.output\" uses one)", name)
+		return
+	}
+	x.errs.addAt(at, "invalid input name %q: use lower-case letters, digits and _, starting with a letter", name)
+}
+
+// show describes a value for a message: `the string "x"`, `the number 3`,
+// `a mapping`.
+func show(t *tree) string {
+	switch t.kind {
+	case mapKind:
+		return "a mapping"
+	case seqKind:
+		return "a list"
+	}
+	switch v := t.val.(type) {
+	case nil:
+		return "null"
+	case string:
+		if len(v) > 40 {
+			v = v[:40] + "..."
+		}
+		return fmt.Sprintf("the string %q", v)
+	case bool:
+		return fmt.Sprintf("%v", v)
+	}
+	return "the number " + jsonText(t.val)
+}
+
+func typeName(jsonType string) string {
+	switch jsonType {
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	case "string":
+		return "a string"
+	case "number":
+		return "a number"
+	case "integer":
+		return "an integer"
+	case "boolean":
+		return "true or false"
+	}
+	return jsonType
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// fragment returns the fragment of a URL, "" if none.
+func fragment(loc string) string {
+	_, frag, _ := strings.Cut(loc, "#")
+	return frag
+}
+
+// pointer splits a JSON pointer into unescaped segments.
+func pointer(p string) []string {
+	if p == "" {
+		return nil
+	}
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, s := range segs {
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+		s = strings.ReplaceAll(s, "~1", "/")
+		segs[i] = strings.ReplaceAll(s, "~0", "~")
+	}
+	return segs
+}
+
+func lastSeg(p []string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	return p[len(p)-1]
+}
+
+func indexOf(seg string) int {
+	n := 0
+	if seg == "" || len(seg) > 9 {
+		return -1
+	}
+	for _, r := range seg {
+		if r < '0' || r > '9' {
+			return -1
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}

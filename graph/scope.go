@@ -1,0 +1,155 @@
+package graph
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A scope is one instance of a flow file: the top-level file, or a
+// subflow expanded for one node of its parent.
+type scope struct {
+	raw    *rawFlow
+	prefix string // prepended to the ids of the scope's nodes
+	parent *scope
+	node   *rawNode // the node of parent that uses this subflow
+	chain  []string // the files from the top-level one to this one
+	policy policy   // on_error, retry and limits set on enclosing nodes
+	// after holds the ordering dependencies set on enclosing nodes.
+	after   []*Binding
+	members map[string]*member
+	ids     []string
+	args    map[string]*memo
+	outs    map[string]*memo
+	// first and end delimit the scope's nodes in Flow.Nodes.
+	first, end int
+}
+
+// A member is one node of a scope: a node of the flow, or a subflow.
+type member struct {
+	raw  *rawNode
+	node *Node
+	sub  *scope
+	// broken members had errors; references to them are not reported
+	// again.
+	broken bool
+}
+
+// A memo caches the resolution of a subflow input or output.
+type memo struct {
+	state int // 0 new, 1 resolving, 2 done
+	src   source
+	ok    bool
+}
+
+// maxNesting limits how deeply subflows may include subflows.
+const maxNesting = 64
+
+func newScope(raw *rawFlow, prefix string, parent *scope, node *rawNode, chain []string) *scope {
+	return &scope{
+		raw: raw, prefix: prefix, parent: parent, node: node, chain: chain,
+		members: map[string]*member{},
+		args:    map[string]*memo{},
+		outs:    map[string]*memo{},
+	}
+}
+
+// build creates the nodes of sc and of its subflows, in file order.
+func (l *loader) build(sc *scope) {
+	sc.first = len(l.flow.Nodes)
+	for _, rn := range sc.raw.nodes {
+		m := &member{raw: rn}
+		sc.members[rn.id] = m
+		sc.ids = append(sc.ids, rn.id)
+		if rn.isSubflow() {
+			m.sub = l.openSubflow(sc, rn)
+			if m.sub == nil {
+				m.broken = true
+				continue
+			}
+			l.build(m.sub)
+			continue
+		}
+		spec, ok := l.reg.Lookup(rn.typ)
+		if !ok {
+			l.errs.Add(rn.typePos, "unknown node type %q%s: use a registered type or the path of a subflow file ending in .yaml", rn.typ, didYouMean(rn.typ, l.reg.Types()))
+			m.broken = true
+			continue
+		}
+		p := rn.policy.inherit(sc.policy)
+		n := &Node{
+			ID:             sc.prefix + rn.id,
+			Type:           rn.typ,
+			Spec:           spec,
+			Index:          len(l.flow.Nodes),
+			Pos:            rn.pos,
+			TypePos:        rn.typePos,
+			OnError:        p.onError,
+			Retry:          p.retry,
+			MaxGenerations: p.maxGenerations,
+		}
+		if n.OnError == "" {
+			n.OnError = "fail"
+		}
+		m.node = n
+		l.flow.Nodes = append(l.flow.Nodes, n)
+		l.flow.byID[n.ID] = n
+	}
+	sc.end = len(l.flow.Nodes)
+}
+
+// openSubflow reads, parses and checks the subflow file rn uses, and
+// returns its scope, or nil after reporting why it cannot.
+func (l *loader) openSubflow(sc *scope, rn *rawNode) *scope {
+	path := filepath.Clean(rn.typ)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(sc.raw.file), path)
+	}
+	if i := slices.Index(sc.chain, path); i >= 0 {
+		cycle := append(slices.Clone(sc.chain[i:]), path)
+		l.errs.Add(rn.typePos, "subflow %q includes itself: %s; a subflow cannot use itself, directly or indirectly", rn.typ, strings.Join(cycle, " -> "))
+		return nil
+	}
+	if len(sc.chain) >= maxNesting {
+		l.errs.Add(rn.typePos, "subflows are nested more than %d deep", maxNesting)
+		return nil
+	}
+	if l.opts.ReadFile == nil {
+		l.errs.Add(rn.typePos, "cannot read subflow %q: subflows need a file reader (graph.Options.ReadFile)", rn.typ)
+		return nil
+	}
+	pf := l.files[path]
+	if pf == nil {
+		pf = &parsedFile{}
+		l.files[path] = pf
+		src, err := l.opts.ReadFile(path)
+		if err != nil {
+			pf.readErr = err
+		} else {
+			raw, errs := l.parse(path, src, nil)
+			l.errs = append(l.errs, errs...)
+			if len(errs) == 0 {
+				pf.raw = raw
+			}
+		}
+	}
+	if pf.readErr != nil {
+		l.errs.Add(rn.typePos, "cannot read subflow %q: %v", rn.typ, pf.readErr)
+		return nil
+	}
+	if pf.raw == nil {
+		return nil // its errors are reported in its own file
+	}
+	child := newScope(pf.raw, sc.prefix+rn.id+"/", sc, rn, append(slices.Clip(sc.chain), path))
+	child.policy = rn.policy.inherit(sc.policy)
+	return child
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+// describe names a member in messages: `node "a" (math.inc)`.
+func (m *member) describe(sc *scope) string {
+	return fmt.Sprintf("node %q (%s)", sc.prefix+m.raw.id, m.raw.typ)
+}
