@@ -30,6 +30,15 @@ func specs() []registry.Spec {
 		textSplitSpec(),
 		textFormatSpec(),
 		textSentencesSpec(),
+		streamEmitSpec(),
+		streamRangeSpec(),
+		streamCollectSpec(),
+		streamJoinSpec(),
+		streamTakeSpec(),
+		streamZipSpec(),
+		streamBatchSpec(),
+		streamMapSpec(),
+		exprSpec(),
 	}
 }
 

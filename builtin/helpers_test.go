@@ -82,3 +82,8 @@ func wantParamError(t *testing.T, err error, param, substr string) {
 		t.Errorf("err = %v, want parameter %q and a message containing %q", err, param, substr)
 	}
 }
+
+// chunks returns the stream inputs map for one stream input.
+func chunks(name string, cs ...any) map[string]*nodetest.Source {
+	return map[string]*nodetest.Source{name: nodetest.Chunks(cs...)}
+}

@@ -34,8 +34,9 @@ type sentencesNode struct{}
 
 var _ registry.Node = (*sentencesNode)(nil)
 
-func (*sentencesNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+func (*sentencesNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	s := in.Stream("s")
+	defer endRun(ctx, &err, s)
 	var buf string
 	scan := 0 // buf[:scan] holds no sentence end
 	emit := func(sentence string) error {

@@ -332,6 +332,23 @@ func stringParam(cfg registry.Config, name string) (string, error) {
 	}
 }
 
+// endRun is deferred by the types that read or write streams, with the
+// run's error and stream inputs. When the run's context is done (a
+// consumer cancelled the run, or the flow stops) it cancels the stream
+// inputs, so that the cancellation reaches the producers, and makes the
+// error wrap [registry.ErrCancelled], which the engine treats as a normal end.
+func endRun(ctx context.Context, err *error, streams ...registry.Stream) {
+	if ctx.Err() == nil {
+		return
+	}
+	for _, s := range streams {
+		s.Cancel()
+	}
+	if *err != nil && !errors.Is(*err, registry.ErrCancelled) {
+		*err = fmt.Errorf("%w: %w", registry.ErrCancelled, *err)
+	}
+}
+
 // sleep waits for d or until ctx is done, and then returns ctx's error.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

@@ -1,0 +1,67 @@
+package builtin
+
+import (
+	"context"
+	"slices"
+
+	"github.com/flowrun/flowrun/registry"
+)
+
+func streamCollectSpec() registry.Spec {
+	return registry.Spec{
+		Type: "stream.collect",
+		Doc: "Reads a stream to its end and gives the list of its chunks.\n\n" +
+			"With reverse the list starts with the last chunk. A value producer gives a one-element list.",
+		Inputs: []registry.Input{
+			{Name: "s", Stream: true, Doc: "The stream to collect."},
+			{Name: "reverse", Type: registry.Boolean, Const: true, Default: false, HasDefault: true, Doc: "List the chunks last first."},
+		},
+		Outputs: []registry.Output{{Name: "out", Type: registry.Array, Doc: "The chunks, in order (or reversed)."}},
+		Example: "all:\n  type: stream.collect\n  inputs: {s: words}\n",
+		Check: func(cfg registry.Config) error {
+			_, err := boolParam(cfg, "reverse")
+			return err
+		},
+		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
+			reverse, err := boolParam(cfg, "reverse")
+			if err != nil {
+				return nil, err
+			}
+			return &collectNode{reverse: reverse}, nil
+		},
+	}
+}
+
+// collectNode gathers a stream into a list.
+type collectNode struct{ reverse bool }
+
+var _ registry.Node = (*collectNode)(nil)
+
+func (n *collectNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
+	s := in.Stream("s")
+	defer endRun(ctx, &err, s)
+	chunks, err := readAll(ctx, s)
+	if err != nil {
+		return err
+	}
+	if n.reverse {
+		slices.Reverse(chunks)
+	}
+	out.Set("out", chunks)
+	return nil
+}
+
+// readAll reads a stream to its end. The list is never nil.
+func readAll(ctx context.Context, s registry.Stream) ([]any, error) {
+	chunks := []any{}
+	for {
+		c, ok, err := s.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return chunks, nil
+		}
+		chunks = append(chunks, c)
+	}
+}

@@ -1,0 +1,70 @@
+package builtin
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/flowrun/flowrun/registry"
+)
+
+func streamJoinSpec() registry.Spec {
+	return registry.Spec{
+		Type: "stream.join",
+		Doc: "Reads a stream to its end and joins its chunks into one string.\n\n" +
+			"A string chunk is used as is, any other as JSON; sep goes between chunks. " +
+			"With reverse the last chunk comes first.",
+		Inputs: []registry.Input{
+			{Name: "s", Stream: true, Doc: "The stream to join."},
+			{Name: "sep", Type: registry.String, Const: true, Default: "", HasDefault: true, Doc: "The separator put between chunks."},
+			{Name: "reverse", Type: registry.Boolean, Const: true, Default: false, HasDefault: true, Doc: "Join the chunks last first."},
+		},
+		Outputs: []registry.Output{{Name: "out", Type: registry.String, Doc: "The joined chunks."}},
+		Example: "line:\n  type: stream.join\n  inputs: {s: words}\n  with: {sep: \" \", reverse: true}\n",
+		Check: func(cfg registry.Config) error {
+			_, err := newJoinNode(cfg)
+			return err
+		},
+		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
+			return newJoinNode(cfg)
+		},
+	}
+}
+
+func newJoinNode(cfg registry.Config) (*joinNode, error) {
+	sep, err := stringParam(cfg, "sep")
+	if err != nil {
+		return nil, err
+	}
+	reverse, err := boolParam(cfg, "reverse")
+	if err != nil {
+		return nil, err
+	}
+	return &joinNode{sep: sep, reverse: reverse}, nil
+}
+
+// joinNode joins a stream's chunks.
+type joinNode struct {
+	sep     string
+	reverse bool
+}
+
+var _ registry.Node = (*joinNode)(nil)
+
+func (n *joinNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
+	s := in.Stream("s")
+	defer endRun(ctx, &err, s)
+	chunks, err := readAll(ctx, s)
+	if err != nil {
+		return err
+	}
+	if n.reverse {
+		slices.Reverse(chunks)
+	}
+	parts := make([]string, len(chunks))
+	for i, c := range chunks {
+		parts[i] = text(c)
+	}
+	out.Set("out", strings.Join(parts, n.sep))
+	return nil
+}
