@@ -165,7 +165,7 @@ func (r *caseRun) check(line string) error {
 		}
 		return same(got, val)
 	case "absent":
-		if _, ok := r.final[arg]; ok {
+		if r.final[arg] != nil {
 			return fmt.Errorf("node ran: %v", r.final[arg])
 		}
 		return nil
