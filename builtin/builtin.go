@@ -38,7 +38,14 @@ func specs() []registry.Spec {
 		streamZipSpec(),
 		streamBatchSpec(),
 		streamMapSpec(),
+		stateCounterSpec(),
+		stateAccumulatorSpec(),
+		controlDelaySpec(),
+		controlFailSpec(),
+		controlStopSpec(),
 		exprSpec(),
+		jsonParseSpec(),
+		jsonGetSpec(),
 	}
 }
 

@@ -157,8 +157,12 @@ func decodeJSON(data []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, jsonError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("invalid JSON at offset %d: unexpected data after the value", dec.InputOffset())
+	rest := int(dec.InputOffset())
+	for rest < len(data) && isSpace(data[rest]) {
+		rest++
+	}
+	if rest < len(data) {
+		return nil, fmt.Errorf("invalid JSON at offset %d: unexpected data after the value", rest)
 	}
 	return fromJSONNumbers(v), nil
 }
