@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -113,6 +115,7 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	r.log = r.log.With("run_id", newRunID())
 	if opts.Events != nil {
 		r.events = newEventLog(opts.Events)
 	}
@@ -142,6 +145,14 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 		ns.impl = impl
 	}
 	return r, nil
+}
+
+// newRunID returns a short random id that tells the log lines of one run
+// of a flow from another's.
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // newNode calls a constructor, turning a panic into an error.

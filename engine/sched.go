@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"log/slog"
+
 	"github.com/flowrun/flowrun/graph"
 )
 
@@ -248,6 +250,9 @@ func (r *Runner) complete(ru *run, err error) *run {
 	}
 	ns.gen++
 	copy(ns.final, ru.finals)
+	if r.log.Enabled(r.ctx, slog.LevelDebug) {
+		r.log.Debug("run end", "node", ns.n.ID, "generation", ns.gen, "error", err)
+	}
 	for _, e := range ns.consumers {
 		if e.fresh() {
 			r.demand(e.to)
