@@ -46,6 +46,10 @@ func specs() []registry.Spec {
 		exprSpec(),
 		jsonParseSpec(),
 		jsonGetSpec(),
+		fileReadSpec(),
+		fileWriteSpec(),
+		termInputSpec(),
+		termPrintSpec(),
 	}
 }
 

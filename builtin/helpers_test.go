@@ -3,6 +3,7 @@ package builtin
 import (
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flowrun/flowrun/internal/nodetest"
@@ -86,4 +87,22 @@ func wantParamError(t *testing.T, err error, param, substr string) {
 // chunks returns the stream inputs map for one stream input.
 func chunks(name string, cs ...any) map[string]*nodetest.Source {
 	return map[string]*nodetest.Source{name: nodetest.Chunks(cs...)}
+}
+
+// syncBuffer is a strings.Builder safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -26,7 +26,11 @@ func streamJoinSpec() registry.Spec {
 			return err
 		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			return newJoinNode(cfg)
+			n, err := newJoinNode(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return n, nil
 		},
 	}
 }

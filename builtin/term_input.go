@@ -1,0 +1,79 @@
+package builtin
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/flowrun/flowrun/registry"
+)
+
+func termInputSpec() registry.Spec {
+	return registry.Spec{
+		Type: "term.input",
+		Doc: "Reads one line from standard input per run, after writing a prompt.\n\n" +
+			"The line is given without its line end. At the end of the input the node ends the flow cleanly. " +
+			"A run blocks while it waits for the line; a cancelled run ends once the read returns " +
+			"(the engine's Ctrl-C handling stops the flow, which then exits).",
+		Stateful: true,
+		Inputs: []registry.Input{
+			{Name: "prompt", Type: registry.String, Const: true, Default: "> ", HasDefault: true, Doc: "Written to standard output before each read; may be empty."},
+		},
+		Outputs: []registry.Output{{Name: "out", Type: registry.String, Doc: "The line read."}},
+		Example: "ask:\n  type: term.input\n  with: {prompt: \"you> \"}\n  after: [answer]\n",
+		Check: func(cfg registry.Config) error {
+			_, err := stringParam(cfg, "prompt")
+			return err
+		},
+		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
+			prompt, err := stringParam(cfg, "prompt")
+			if err != nil {
+				return nil, err
+			}
+			n := &termInputNode{prompt: prompt, stdout: env.Stdout}
+			if env.Stdin != nil {
+				n.stdin = bufio.NewReader(env.Stdin)
+			}
+			return n, nil
+		},
+	}
+}
+
+// errEndOfInput ends the flow when standard input is exhausted.
+var errEndOfInput = fmt.Errorf("end of input: %w", registry.ErrStop)
+
+// termInputNode reads lines; its reader keeps what was read ahead.
+type termInputNode struct {
+	prompt string
+	stdin  *bufio.Reader
+	stdout io.Writer
+}
+
+var _ registry.Node = (*termInputNode)(nil)
+
+func (n *termInputNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", registry.ErrCancelled, err)
+	}
+	if n.stdin == nil {
+		return errEndOfInput
+	}
+	if n.prompt != "" && n.stdout != nil {
+		if _, err := io.WriteString(n.stdout, n.prompt); err != nil {
+			return fmt.Errorf("write prompt: %w", err)
+		}
+	}
+	line, err := n.stdin.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read standard input: %w", err)
+	}
+	if err != nil && line == "" {
+		return errEndOfInput
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	out.Set("out", line)
+	return nil
+}

@@ -1,0 +1,40 @@
+package builtin
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/registry"
+)
+
+func TestTermInput(t *testing.T) {
+	var stdout strings.Builder
+	env := registry.Env{Stdin: strings.NewReader("hello\r\nworld\nlast"), Stdout: &stdout}
+	n := nodetest.New(t, lookup(t, "term.input"), nodetest.Setup{Env: env, Params: map[string]any{"prompt": "you> "}})
+	for _, want := range []string{"hello", "world", "last"} {
+		checkResult(t, n.Run(t, nodetest.In{}), want, "")
+	}
+	res := n.Run(t, nodetest.In{})
+	if !errors.Is(res.Err, registry.ErrStop) {
+		t.Errorf("at end of input: err = %v, want ErrStop", res.Err)
+	}
+	if got := stdout.String(); got != "you> you> you> you> " {
+		t.Errorf("stdout = %q, want four prompts", got)
+	}
+}
+
+func TestTermInputErrors(t *testing.T) {
+	n := nodetest.New(t, lookup(t, "term.input"), nodetest.Setup{})
+	if res := n.Run(t, nodetest.In{}); !errors.Is(res.Err, registry.ErrStop) {
+		t.Errorf("no stdin: err = %v, want ErrStop", res.Err)
+	}
+	boom := errors.New("device gone")
+	n = nodetest.New(t, lookup(t, "term.input"), nodetest.Setup{Env: registry.Env{Stdin: iotest.ErrReader(boom)}})
+	if res := n.Run(t, nodetest.In{}); !errors.Is(res.Err, boom) || errors.Is(res.Err, registry.ErrStop) {
+		t.Errorf("read error: err = %v, want the read error", res.Err)
+	}
+	wantParamError(t, buildErr(t, "term.input", nodetest.Setup{Params: map[string]any{"prompt": 1}}), "prompt", "want a string")
+}

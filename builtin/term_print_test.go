@@ -1,0 +1,72 @@
+package builtin
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/registry"
+)
+
+func TestTermPrint(t *testing.T) {
+	tests := []struct {
+		name   string
+		params map[string]any
+		in     []any
+		want   string
+	}{
+		{"tokens", nil, []any{"Hel", "lo", "!"}, "Hello!\n"},
+		{"value", nil, []any{map[string]any{"a": 1}}, "{\"a\":1}\n"},
+		{"sep and end", map[string]any{"sep": ", ", "end": "."}, []any{1, "two", nil}, "1, two, null."},
+		{"empty stream", nil, nil, "\n"},
+	}
+	spec := lookup(t, "term.print")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout strings.Builder
+			n := nodetest.New(t, spec, nodetest.Setup{Params: tt.params, Env: registry.Env{Stdout: &stdout}})
+			res := n.Run(t, nodetest.In{Streams: chunks("s", tt.in...)})
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if got := stdout.String(); got != tt.want {
+				t.Errorf("printed %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTermPrintStreams checks that each chunk is written as it arrives.
+func TestTermPrintStreams(t *testing.T) {
+	var stdout syncBuffer
+	in := make(chan any)
+	done := make(chan *nodetest.Result)
+	n := nodetest.New(t, lookup(t, "term.print"), nodetest.Setup{Env: registry.Env{Stdout: &stdout}})
+	go func() { done <- n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{"s": nodetest.Chan(in)}}) }()
+	in <- "a"
+	in <- "b" // accepted once "a" was printed
+	if got := stdout.String(); !strings.HasPrefix(got, "a") {
+		t.Errorf("after two chunks were taken, stdout = %q, want the first printed", got)
+	}
+	close(in)
+	res := <-done
+	if res.Err != nil || res.Out() != "ab" || stdout.String() != "ab\n" {
+		t.Errorf("err = %v, out = %q, stdout = %q", res.Err, res.Out(), stdout.String())
+	}
+}
+
+func TestTermPrintErrors(t *testing.T) {
+	boom := errors.New("broken pipe")
+	n := nodetest.New(t, lookup(t, "term.print"), nodetest.Setup{Env: registry.Env{Stdout: failWriter{boom}}})
+	res := n.Run(t, nodetest.In{Streams: chunks("s", "x", "y")})
+	if !errors.Is(res.Err, boom) || !res.Cancelled["s"] {
+		t.Errorf("err = %v, cancelled = %v; want the write error and the input cancelled", res.Err, res.Cancelled["s"])
+	}
+	wantParamError(t, buildErr(t, "term.print", nodetest.Setup{Params: map[string]any{"end": false}}), "end", "want a string")
+}
+
+type failWriter struct{ err error }
+
+func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
