@@ -10,7 +10,7 @@ func jsonParseSpec() registry.Spec {
 	return registry.Spec{
 		Type: "json.parse",
 		Doc: "Parses JSON text into a value.\n\n" +
-			"Integers become integers, other numbers floats. Invalid JSON is an error that gives the byte offset.",
+			"Integers become integers, other numbers floats. Invalid JSON is an error that gives the position of the offending byte, counted from 1.",
 		Inputs: []registry.Input{
 			{Name: "s", Type: registry.String, Doc: "The JSON text."},
 		},

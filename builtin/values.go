@@ -149,7 +149,8 @@ func text(v any) string {
 }
 
 // decodeJSON decodes one JSON value. Integers that fit an int become ints,
-// other numbers float64. A syntax error names its byte offset.
+// other numbers float64. A syntax error names the position of the
+// offending byte, counted from 1.
 func decodeJSON(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -162,7 +163,7 @@ func decodeJSON(data []byte) (any, error) {
 		rest++
 	}
 	if rest < len(data) {
-		return nil, fmt.Errorf("invalid JSON at offset %d: unexpected data after the value", rest)
+		return nil, fmt.Errorf("invalid JSON at byte %d: unexpected data after the value", rest+1)
 	}
 	return fromJSONNumbers(v), nil
 }
@@ -170,7 +171,7 @@ func decodeJSON(data []byte) (any, error) {
 func jsonError(err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Errorf("invalid JSON at offset %d: %v", syn.Offset, syn)
+		return fmt.Errorf("invalid JSON at byte %d: %v", syn.Offset, syn)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return errors.New("invalid JSON: unexpected end of input")

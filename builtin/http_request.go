@@ -1,0 +1,196 @@
+package builtin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/flowrun/flowrun/registry"
+)
+
+// httpMaxBody bounds the size of a response body the node reads.
+const httpMaxBody = 32 << 20
+
+func httpRequestSpec() registry.Spec {
+	return registry.Spec{
+		Type: "http.request",
+		Doc: "Sends an HTTP request and gives the response body.\n\n" +
+			"A non-null body is sent as JSON (Content-Type application/json unless headers set it). " +
+			"A response whose Content-Type is JSON is decoded, any other is given as a string. " +
+			"A status of 400 or more is an error naming the status and the start of the body. " +
+			"headers_env adds headers whose values come from environment variables (for API keys), " +
+			"read when the node runs; an unset variable is an error. The whole request, body included, " +
+			"must finish within timeout.",
+		Inputs: []registry.Input{
+			{Name: "url", Type: registry.String, Doc: "The URL to request."},
+			{Name: "method", Type: registry.String, Default: "GET", HasDefault: true, Doc: "The HTTP method."},
+			{Name: "body", Default: nil, HasDefault: true, Doc: "The request body, sent as JSON; null sends none."},
+			{Name: "headers", Type: registry.Object, Default: map[string]any{}, HasDefault: true,
+				Doc: "Request headers, name to value; non-string values are sent as JSON."},
+			{Name: "headers_env", Type: registry.Object, Const: true, Default: map[string]any{}, HasDefault: true,
+				Doc: "Headers read from the environment: header name to the name of an environment variable."},
+			{Name: "timeout", Const: true, Default: "30s", HasDefault: true,
+				Doc: "The time limit of the request: a number of seconds or a duration such as \"30s\"; 0 means none."},
+		},
+		Outputs: []registry.Output{
+			{Name: "out", Doc: "The response body: decoded JSON, or a string."},
+			{Name: "status", Type: registry.Integer, Doc: "The HTTP status code."},
+		},
+		Example: "weather:\n  type: http.request\n  inputs: {url: weather_url}\n" +
+			"  with:\n    method: GET\n    headers_env: {Authorization: WEATHER_TOKEN}\n    timeout: 10s\n",
+		Check: func(cfg registry.Config) error {
+			_, err := newHTTPNode(cfg, registry.Env{})
+			return err
+		},
+		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
+			n, err := newHTTPNode(cfg, env)
+			if err != nil {
+				return nil, err
+			}
+			return n, nil
+		},
+	}
+}
+
+func newHTTPNode(cfg registry.Config, env registry.Env) (*httpNode, error) {
+	timeout, err := durationParam(cfg, "timeout")
+	if err != nil {
+		return nil, err
+	}
+	n := &httpNode{timeout: timeout, getenv: env.Getenv, client: env.HTTPClient, headersEnv: map[string]string{}}
+	if n.client == nil {
+		n.client = &http.Client{}
+	}
+	if n.getenv == nil {
+		n.getenv = func(string) string { return "" }
+	}
+	he, ok := cfg.Params["headers_env"].(map[string]any)
+	if !ok && cfg.Params["headers_env"] != nil {
+		return nil, paramError("headers_env", "want an object mapping header names to environment variable names, got %s", describe(cfg.Params["headers_env"]))
+	}
+	for header, v := range he {
+		name, ok := v.(string)
+		if !ok || name == "" {
+			return nil, paramError("headers_env", "header %q: want the name of an environment variable, got %s", header, describe(v))
+		}
+		n.headersEnv[header] = name
+	}
+	return n, nil
+}
+
+// httpNode sends requests.
+type httpNode struct {
+	timeout    time.Duration
+	headersEnv map[string]string
+	getenv     func(string) string
+	client     *http.Client
+}
+
+var _ registry.Node = (*httpNode)(nil)
+
+// errHTTPTimeout is the cause of a request that exceeded its timeout.
+var errHTTPTimeout = errors.New("request timed out")
+
+func (n *httpNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
+	defer endRun(ctx, &err)
+	url, err := wantString("url", in.Value("url"))
+	if err != nil {
+		return err
+	}
+	method, err := wantString("method", in.Value("method"))
+	if err != nil {
+		return err
+	}
+	method = strings.ToUpper(method)
+	var body io.Reader
+	if b := in.Value("body"); b != nil {
+		data, err := json.Marshal(b)
+		if err != nil {
+			return fmt.Errorf("input %q: %w", "body", err)
+		}
+		body = bytes.NewReader(data)
+	}
+	if n.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, n.timeout, errHTTPTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return fmt.Errorf("invalid request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	headers, ok := in.Value("headers").(map[string]any)
+	if !ok && in.Value("headers") != nil {
+		return fmt.Errorf("input %q: want an object, got %s", "headers", describe(in.Value("headers")))
+	}
+	for name, v := range headers {
+		req.Header.Set(name, text(v))
+	}
+	for header, variable := range n.headersEnv {
+		v := n.getenv(variable)
+		if v == "" {
+			return fmt.Errorf("header %q: environment variable %q is not set", header, variable)
+		}
+		req.Header.Set(header, v)
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return n.requestError(ctx, method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, httpMaxBody+1))
+	if err != nil {
+		return n.requestError(ctx, method, url, err)
+	}
+	if len(data) > httpMaxBody {
+		return fmt.Errorf("%s %s: response body larger than %d MiB", method, url, httpMaxBody>>20)
+	}
+	if resp.StatusCode >= 400 {
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, excerpt(data, 200))
+	}
+	var v any = string(data)
+	if isJSONType(resp.Header.Get("Content-Type")) && len(bytes.TrimSpace(data)) > 0 {
+		if v, err = decodeJSON(data); err != nil {
+			return fmt.Errorf("%s %s: response: %w", method, url, err)
+		}
+	}
+	out.Set("out", v)
+	out.Set("status", resp.StatusCode)
+	return nil
+}
+
+func (n *httpNode) requestError(ctx context.Context, method, url string, err error) error {
+	if errors.Is(context.Cause(ctx), errHTTPTimeout) {
+		return fmt.Errorf("%s %s: %w after %v", method, url, errHTTPTimeout, n.timeout)
+	}
+	return err // a *url.Error names the method and the URL
+}
+
+// isJSONType reports whether a Content-Type is JSON (application/json or
+// a +json type).
+func isJSONType(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// excerpt returns the start of data as one line of text.
+func excerpt(data []byte, max int) string {
+	s := strings.Join(strings.Fields(string(data)), " ")
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return s
+}
