@@ -53,6 +53,20 @@ var (
 )
 
 func newRun(r *Runner, ns *nodeState) *run {
+	if ru := ns.spare; ru != nil {
+		// A non-streaming node's last run is referenced by nothing once it
+		// completed: reuse it rather than allocate.
+		ns.spare = nil
+		clear(ru.vals)
+		clear(ru.streams)
+		clear(ru.defaulted)
+		clear(ru.set)
+		clear(ru.finals)
+		ru.gen, ru.ctx, ru.emitted, ru.misuse = ns.gen, r.ctx, 0, nil
+		ru.reported, ru.failure, ru.stop = false, nil, false
+		ru.interrupted.Store(false)
+		return ru
+	}
 	nIn, nOut := len(ns.n.Inputs), len(ns.final)
 	ru := &run{
 		r:         r,

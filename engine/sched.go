@@ -45,6 +45,7 @@ type nodeState struct {
 	outIndex  map[string]int
 	streams   bool
 
+	spare    *run // a completed run to reuse (non-streaming nodes)
 	limit    int
 	gen      int
 	running  bool
@@ -266,6 +267,9 @@ func (r *Runner) complete(ru *run, err error) *run {
 		ns.stopped = true
 		r.limitNodes = append(r.limitNodes, ns)
 		r.log.Info("node reached its generation limit", "node", ns.n.ID, "limit", ns.limit)
+	}
+	if !ns.streams {
+		ns.spare = ru
 	}
 	return r.drain()
 }
