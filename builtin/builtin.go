@@ -46,6 +46,7 @@ func specs() []registry.Spec {
 		exprSpec(),
 		jsonParseSpec(),
 		jsonGetSpec(),
+		execSpec(),
 		httpRequestSpec(),
 		fileReadSpec(),
 		fileWriteSpec(),
