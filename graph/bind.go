@@ -165,7 +165,7 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl registry.Input, co
 		}
 		if src.conn {
 			if decl.Const {
-				l.errs.addAt(conn.valAt, "input %q of %s is a parameter, but %s is connected to a node: bind it to a constant", decl.Name, who, conn.ref)
+				l.errs.addAt(src.refAt, "node %q feeds parameter %q of %s, which cannot be connected: bind it to a constant with with:", src.ref.Node.ID, decl.Name, who)
 				return nil, at
 			}
 			b.Kind, b.From, b.Stream = Connected, src.ref, decl.Stream

@@ -143,6 +143,9 @@ func readFlow(file string, root *tree, errs *ErrorList) *rawFlow {
 			}
 			if def := d.get("default"); def != nil {
 				in.hasDefault, in.def, in.defAt = true, def.json(), placeOf(def)
+				if !in.typ.Accepts(in.def) {
+					errs.addAt(in.defAt, "the default of input %q takes %s, got %s", name, typeName(string(in.typ)), show(def))
+				}
 			}
 			f.inputs = append(f.inputs, in)
 		}

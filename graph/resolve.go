@@ -7,8 +7,10 @@ import (
 // A source is what a reference resolves to: an output of a node, or a
 // constant (a subflow input bound to a constant, or its default).
 type source struct {
-	conn  bool
-	ref   Ref
+	conn bool
+	ref  Ref
+	// refAt is where the reference to ref was written.
+	refAt place
 	value any
 	valAt place
 	// hasDef, def and defAt carry a default given to a subflow input, for
@@ -47,7 +49,7 @@ func (l *loader) resolve(sc *scope, text, what string, at place) (source, bool) 
 		l.errs.addAt(at, "%s: %s has no output %q%s; its outputs are %s", what, m.describe(sc), out, didYouMean(out, names), quoteList(names))
 		return source{}, false
 	}
-	return source{conn: true, ref: Ref{Node: m.node, Output: out, Index: i}}, true
+	return source{conn: true, ref: Ref{Node: m.node, Output: out, Index: i}, refAt: at}, true
 }
 
 // subOutput resolves an output of the subflow member m of sc.
@@ -145,6 +147,11 @@ func (l *loader) bindArg(sc *scope, decl *rawInput) (source, bool) {
 		src.hasDef, src.def, src.defAt = true, def.val, def.valAt
 	case !src.hasDef && decl.hasDefault:
 		src.hasDef, src.def, src.defAt = true, decl.def, decl.defAt
+	}
+	// Values of the wrong type are reported on the node that uses the
+	// subflow, or on the declaration; do not report them again inside.
+	if (!src.conn && !decl.typ.Accepts(src.value)) || (src.hasDef && !decl.typ.Accepts(src.def)) {
+		return source{}, false
 	}
 	return src, true
 }

@@ -15,9 +15,14 @@ import (
 // A flowSchema is the schema generated from one registry, compiled, with
 // the parsed document the error messages look things up in.
 type flowSchema struct {
-	types    string
-	compiled *jsonschema.Schema
-	doc      any
+	types string
+	// root checks a file with an empty nodes mapping; shape checks a node
+	// whatever its type and byType the inputs, with and defaults of a node
+	// of a registered type.
+	root   *jsonschema.Schema
+	shape  *jsonschema.Schema
+	byType map[string]*jsonschema.Schema
+	doc    any
 }
 
 // schemaCache maps a weak pointer to a registry to its *flowSchema. It is
@@ -38,11 +43,19 @@ func schemaFor(reg *registry.Registry) (*flowSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	compiled, err := schema.Compile(doc)
+	names := reg.Types()
+	frags := []string{"", schema.NodeShapeRef}
+	for _, name := range names {
+		frags = append(frags, schema.TypeRef(name))
+	}
+	parts, err := schema.CompileParts(doc, frags...)
 	if err != nil {
 		return nil, err
 	}
-	fs := &flowSchema{types: types, compiled: compiled}
+	fs := &flowSchema{types: types, root: parts[0], shape: parts[1], byType: map[string]*jsonschema.Schema{}}
+	for i, name := range names {
+		fs.byType[name] = parts[i+2]
+	}
 	if err := json.Unmarshal(doc, &fs.doc); err != nil {
 		return nil, err
 	}

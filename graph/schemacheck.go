@@ -5,28 +5,54 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/flowrun/flowrun/registry"
+	"github.com/flowrun/flowrun/schema"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
+var nodeID = regexp.MustCompile(schema.NodeIDPattern)
+
 // checkSchema validates root against the schema and adds one
 // human-readable error per problem, at the most specific position.
+//
+// Checking the whole document at once would try every registered type on
+// every node (the schema's if/then per type), so the file is checked with
+// an empty nodes mapping, then each node against the node's shape and the
+// definition of its own type: the same rules, in time linear in the
+// number of nodes.
 func checkSchema(fs *flowSchema, reg *registry.Registry, root *tree, errs *ErrorList) {
-	err := fs.compiled.Validate(root.json())
-	if err == nil {
-		return
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		errs.Add(root.pos, "%v", err)
-		return
-	}
 	x := &explainer{fs: fs, reg: reg, root: root, errs: errs}
-	x.walk(ve)
+	nodes := root.get("nodes")
+	if root.kind != mapKind || nodes == nil || nodes.kind != mapKind {
+		x.validate(fs.root, root.json(), nil)
+		return
+	}
+	shell := make(map[string]any, len(root.keys))
+	for i, k := range root.keys {
+		if k == "nodes" {
+			shell[k] = map[string]any{}
+			continue
+		}
+		shell[k] = root.kids[i].json()
+	}
+	x.validate(fs.root, shell, nil)
+	for i, id := range nodes.keys {
+		if !nodeID.MatchString(id) {
+			x.badName([]string{"nodes", id})
+		}
+		n := nodes.kids[i]
+		v := n.json()
+		prefix := []string{"nodes", id}
+		x.validate(fs.shape, v, prefix)
+		if typ, ok := n.get("type").value().(string); ok && fs.byType[typ] != nil {
+			x.validate(fs.byType[typ], v, prefix)
+		}
+	}
 }
 
 // An explainer turns jsonschema's validation errors into flowrun's.
@@ -35,6 +61,23 @@ type explainer struct {
 	reg  *registry.Registry
 	root *tree
 	errs *ErrorList
+	// prefix is the location of the value being validated.
+	prefix []string
+}
+
+// validate validates v, the value at prefix, against s.
+func (x *explainer) validate(s *jsonschema.Schema, v any, prefix []string) {
+	err := s.Validate(v)
+	if err == nil {
+		return
+	}
+	x.prefix = prefix
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		x.errs.Add(x.root.pos, "%v", err)
+		return
+	}
+	x.walk(ve)
 }
 
 func (x *explainer) walk(ve *jsonschema.ValidationError) {
@@ -49,7 +92,7 @@ func (x *explainer) walk(ve *jsonschema.ValidationError) {
 }
 
 func (x *explainer) leaf(ve *jsonschema.ValidationError) {
-	inst := pointer(ve.InstanceLocation)
+	inst := append(slices.Clip(x.prefix), pointer(ve.InstanceLocation)...)
 	kwPath := pointer(fragment(ve.AbsoluteKeywordLocation))
 	kw := lastSeg(kwPath)
 	if slices.Contains(kwPath, "propertyNames") || slices.Contains(pointer(ve.KeywordLocation), "propertyNames") {

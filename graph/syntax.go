@@ -30,14 +30,14 @@ func parseYAML(file string, src []byte, getenv func(string) string) (*tree, Erro
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
-		errs.Add(Pos{File: file, Line: extra.Line, Col: extra.Column}, "a flow file holds a single YAML document: remove this --- and what follows")
+		errs.Add(Pos{File: file, Line: min(extra.Line, lineCount(src)), Col: extra.Column}, "a flow file holds a single YAML document: remove this --- and what follows")
 	case !errors.Is(err, io.EOF):
 		errs = append(errs, syntaxError(file, src, err))
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	c := &converter{file: file, errs: &errs, getenv: getenv}
+	c := &converter{file: file, errs: &errs, getenv: getenv, lines: lineCount(src)}
 	root := c.convert(&doc, false, 0)
 	return root, errs
 }

@@ -88,10 +88,17 @@ type converter struct {
 	count  int
 	path   []string
 	failed bool
+	// lines is the number of lines of the file; yaml.v3 places the
+	// implicit null of an empty document after the last one.
+	lines int
 }
 
 func (c *converter) pos(n *yaml.Node) Pos {
-	return Pos{File: c.file, Line: n.Line, Col: n.Column}
+	p := Pos{File: c.file, Line: n.Line, Col: n.Column}
+	if c.lines > 0 && p.Line > c.lines {
+		p.Line, p.Col = c.lines, 1
+	}
+	return p
 }
 
 // convert converts n; interp says whether strings are interpolated.

@@ -60,7 +60,14 @@ func document(reg *registry.Registry) obj {
 		"reference":  refSchema("A connection: \"node\" (its first output), \"node.output\", or \"$input\" inside a subflow."),
 		"duration":   obj{"type": "string", "pattern": DurationPattern, "description": "A duration such as 100ms, 2s or 1m30s."},
 		"flow_input": flowInputSchema(),
+		"nodes": obj{
+			"type":                 "object",
+			"description":          "The nodes of the flow, by id. Order does not change meaning.",
+			"propertyNames":        obj{"$ref": "#/definitions/node_id"},
+			"additionalProperties": obj{"$ref": "#/definitions/node"},
+		},
 		"node":       nodeSchema(reg),
+		"node_shape": nodeShape(reg),
 	}
 	for _, name := range reg.Types() {
 		spec, _ := reg.Lookup(name)
@@ -89,12 +96,7 @@ func document(reg *registry.Registry) obj {
 				"propertyNames":        obj{"pattern": InputNamePattern},
 				"additionalProperties": obj{"$ref": "#/definitions/reference"},
 			},
-			"nodes": obj{
-				"type":                 "object",
-				"description":          "The nodes of the flow, by id. Order does not change meaning.",
-				"propertyNames":        obj{"$ref": "#/definitions/node_id"},
-				"additionalProperties": obj{"$ref": "#/definitions/node"},
-			},
+			"nodes": obj{"$ref": "#/definitions/nodes"},
 		},
 		"definitions": defs,
 	}
@@ -120,19 +122,48 @@ func flowInputSchema() obj {
 	}
 }
 
+// Fragments of the generated schema that can be compiled on their own:
+// the loader checks each node against NodeShapeRef and against the
+// [TypeRef] of its type, which is the same as checking it against the
+// node definition but does not try every type in turn.
+const (
+	NodeShapeRef = "#/definitions/node_shape"
+	NodesRef     = "#/definitions/nodes"
+)
+
+// TypeRef returns the fragment of the schema that checks the inputs, with
+// and defaults of a node of type typ.
+func TypeRef(typ string) string { return "#/definitions/" + typeDefName(typ) }
+
+// nodeSchema is a node: its shape, and for each type the keys allowed
+// under inputs, with and defaults.
 func nodeSchema(reg *registry.Registry) obj {
-	var alts []any
-	var conds []any
+	conds := []any{obj{"$ref": NodeShapeRef}}
 	for _, name := range reg.Types() {
-		spec, _ := reg.Lookup(name)
-		alts = append(alts, obj{"const": name, "description": spec.Doc})
 		conds = append(conds, obj{
 			"if":   obj{"required": []string{"type"}, "properties": obj{"type": obj{"const": name}}},
-			"then": obj{"$ref": "#/definitions/" + typeDefName(name)},
+			"then": obj{"$ref": TypeRef(name)},
 		})
 	}
+	return obj{
+		"description": "A node: its type and how each input gets its value.",
+		"allOf":       conds,
+	}
+}
+
+// nodeShape checks the keys of a node, whatever its type.
+func nodeShape(reg *registry.Registry) obj {
+	var alts []any
+	if types := reg.Types(); len(types) > 0 {
+		docs := make([]string, len(types))
+		for i, name := range types {
+			spec, _ := reg.Lookup(name)
+			docs[i] = spec.Doc
+		}
+		alts = append(alts, obj{"enum": types, "enumDescriptions": docs, "description": "A registered node type."})
+	}
 	alts = append(alts, obj{"pattern": SubflowPattern, "description": "A subflow: the path of another flow file, relative to this one."})
-	node := obj{
+	return obj{
 		"type":                 "object",
 		"description":          "A node: its type and how each input gets its value.",
 		"required":             []string{"type"},
@@ -182,10 +213,6 @@ func nodeSchema(reg *registry.Registry) obj {
 			"max_generations": obj{"type": "integer", "minimum": 0, "description": "Stop the node after this many runs (0: no limit)."},
 		},
 	}
-	if len(conds) > 0 {
-		node["allOf"] = conds
-	}
-	return node
 }
 
 func typeDefName(typ string) string { return "type:" + typ }

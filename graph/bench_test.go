@@ -1,0 +1,89 @@
+package graph_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/flowrun/flowrun/graph"
+)
+
+// chainFlow returns a flow of n math.inc nodes in a chain; with cycle,
+// the first node also reads the last one and starts from a default.
+func chainFlow(n int, cycle bool) []byte {
+	var b strings.Builder
+	b.WriteString("version: 1\nname: bench\nnodes:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  n%d:\n    type: math.inc\n", i)
+		switch {
+		case i > 0:
+			fmt.Fprintf(&b, "    inputs: {x: n%d}\n", i-1)
+		case cycle:
+			fmt.Fprintf(&b, "    inputs: {x: n%d}\n    defaults: {x: 0}\n", n-1)
+		default:
+			b.WriteString("    with: {x: 0}\n")
+		}
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkLoad10k loads and validates 10,000-node flows: a chain, and a
+// single cycle through all of them.
+func BenchmarkLoad10k(b *testing.B) {
+	reg := testRegistry()
+	for _, bc := range []struct {
+		name  string
+		cycle bool
+	}{{"chain", false}, {"cycle", true}} {
+		src := chainFlow(10_000, bc.cycle)
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(src)))
+			b.ReportAllocs()
+			for b.Loop() {
+				flow, err := graph.Load("bench.yaml", src, reg, graph.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(flow.Nodes) != 10_000 {
+					b.Fatalf("got %d nodes", len(flow.Nodes))
+				}
+			}
+		})
+	}
+}
+
+// TestLoadLarge checks the 10,000-node flows load, and that the cycle is
+// seeded at its first node.
+func TestLoadLarge(t *testing.T) {
+	t.Parallel()
+	flow, err := graph.Load("big.yaml", chainFlow(10_000, true), testRegistry(), graph.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := flow.Nodes[0].Input("x"); !got.Seeded {
+		t.Errorf("n0.x: got Seeded=false, want true")
+	}
+	for _, n := range flow.Nodes[1:] {
+		if n.Input("x").Seeded {
+			t.Fatalf("%s.x is seeded, want only n0.x", n.ID)
+		}
+	}
+	if flow.Node("n9999") == nil {
+		t.Error("Node(\"n9999\") is nil")
+	}
+}
+
+// TestLoadLargeNoDefault checks a 10,000-node cycle without a default is
+// one error (and that Tarjan does not recurse).
+func TestLoadLargeNoDefault(t *testing.T) {
+	t.Parallel()
+	src := strings.Replace(string(chainFlow(10_000, true)), "    defaults: {x: 0}\n", "", 1)
+	_, err := graph.Load("big.yaml", []byte(src), testRegistry(), graph.Options{})
+	list, ok := err.(graph.ErrorList)
+	if !ok || len(list) != 1 {
+		t.Fatalf("got %v, want one error", err)
+	}
+	if !strings.HasPrefix(list[0].Msg, "cycle n0 -> n1 -> n2 -> ") {
+		t.Errorf("got %.80s", list[0].Msg)
+	}
+}
