@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,7 +40,8 @@ func TestMain(m *testing.M) {
 //	                           to NAME.stdout and NAME.stderr
 //	signal NAME INT|TERM       send a signal to a started program
 //	waitexit NAME N            wait for a started program, want exit code N
-//	waitfile FILE              wait until FILE exists and is not empty
+//	waitfile FILE [REGEXP]     wait until FILE exists and is not empty, or
+//	                           until it has a line matching REGEXP
 //
 // $REPO is the repository root.
 func TestScripts(t *testing.T) {
@@ -209,16 +211,24 @@ func cmdWaitExit(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitfile FILE")
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitfile FILE [REGEXP]")
+	}
+	var re *regexp.Regexp
+	if len(args) == 2 {
+		var err error
+		if re, err = regexp.Compile("(?m)" + args[1]); err != nil {
+			ts.Fatalf("waitfile: %v", err)
+		}
 	}
 	deadline := time.Now().Add(waitLimit)
 	for {
-		if info, err := os.Stat(ts.MkAbs(args[0])); err == nil && info.Size() > 0 {
+		data, err := os.ReadFile(ts.MkAbs(args[0]))
+		if err == nil && len(data) > 0 && (re == nil || re.Match(data)) {
 			return
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("waitfile: %s still missing or empty after %v", args[0], waitLimit)
+			ts.Fatalf("waitfile: %s: no match after %v", args[0], waitLimit)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -60,5 +60,12 @@ func TestDidYouMean(t *testing.T) {
 	if got := didYouMean("x", nil); got != "" {
 		t.Errorf("didYouMean with no candidates = %q, want empty", got)
 	}
+	// A one-letter name is never "close" to another one-letter name.
+	if got := didYouMean("c", []string{"a", "b"}); got != "" {
+		t.Errorf(`didYouMean("c", [a b]) = %q, want empty`, got)
+	}
+	if got := didYouMean("aa", []string{"a", "b"}); got != ` (did you mean "a"?)` {
+		t.Errorf(`didYouMean("aa", [a b]) = %q, want "a"`, got)
+	}
 
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/flowrun/flowrun/builtin"
 	"github.com/flowrun/flowrun/engine"
-	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -49,13 +48,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		stderr:  stderr,
 		getenv:  os.Getenv,
 		signals: notifySignals,
-		run:     engine.Run,
 	}
 	return p.main(ctx, args)
 }
 
-// A program is one invocation of flowrun with its side effects. Tests
-// replace signals and run.
+// A program is one invocation of flowrun with its side effects.
 type program struct {
 	stdin  io.Reader
 	stdout io.Writer
@@ -63,8 +60,6 @@ type program struct {
 	getenv func(string) string
 	// signals subscribes to SIGINT and SIGTERM; stop unsubscribes.
 	signals func() (c <-chan os.Signal, stop func())
-	// run runs a loaded flow.
-	run func(context.Context, *graph.Flow, engine.Options) (*engine.Result, error)
 }
 
 // notifySignals delivers SIGINT and SIGTERM on the returned channel,
@@ -152,6 +147,15 @@ func (p *program) app() *ucli.App {
 		Writer:                    p.stdout,
 		ErrWriter:                 p.stderr,
 		DisableSliceFlagSeparator: true,
+		// urfave/cli's own help and version flags are package variables
+		// that every run writes to, a data race when Main runs
+		// concurrently (as the tests do); each app gets its own.
+		HideHelp:    true,
+		HideVersion: true,
+		Flags: []ucli.Flag{
+			helpFlag(),
+			&ucli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version", DisableDefaultText: true},
+		},
 		// Errors are reported by Main, which also picks the exit code.
 		ExitErrHandler: func(*ucli.Context, error) {},
 		OnUsageError:   onUsageError,
@@ -163,12 +167,51 @@ func (p *program) app() *ucli.App {
 			p.explainCommand(),
 			p.graphCommand(),
 			p.schemaCommand(),
+			helpCommand(),
 		},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = onUsageError
+		c.HideHelp = true
+		c.Flags = append(c.Flags, helpFlag())
 	}
 	return app
+}
+
+// helpFlag returns a new --help flag. urfave/cli shows the help of the
+// command when a flag named "help" is set.
+func helpFlag() ucli.Flag {
+	return &ucli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}
+}
+
+// helpCommand returns the "help [command]" command.
+func helpCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "help",
+		Usage:     "show help for flowrun or for a command",
+		ArgsUsage: "[command]",
+		Action: func(c *ucli.Context) error {
+			switch c.NArg() {
+			case 0:
+				return ucli.ShowAppHelp(c)
+			case 1:
+				name := c.Args().First()
+				if findCommand(c.App, name) == nil {
+					return usagef("flowrun help", "unknown command %q%s", name, didYouMean(name, commandNames(c.App)))
+				}
+				return ucli.ShowCommandHelp(c, name)
+			}
+			return usagef("flowrun help", "want at most one command, got %d arguments", c.NArg())
+		},
+	}
+}
+
+func commandNames(app *ucli.App) []string {
+	var names []string
+	for _, cmd := range app.Commands {
+		names = append(names, cmd.Name)
+	}
+	return names
 }
 
 // onUsageError turns a flag parsing error into a usage error.
@@ -187,19 +230,19 @@ func helpName(c *ucli.Context) string {
 // rootAction handles "flowrun" without a command: help, or an unknown
 // command (normalizeArgs already turned "flowrun FLOW.yaml" into run).
 func (p *program) rootAction(c *ucli.Context) error {
+	if c.Bool("version") {
+		_, err := fmt.Fprintf(p.stdout, "flowrun version %s\n", c.App.Version)
+		return err
+	}
 	if !c.Args().Present() {
 		c.App.Writer = p.stderr
 		_ = ucli.ShowAppHelp(c)
 		return &reportedError{code: ExitUsage, err: errors.New("no command")}
 	}
 	name := c.Args().First()
-	var names []string
-	for _, cmd := range c.App.Commands {
-		names = append(names, cmd.Name)
-	}
 	return &usageError{
 		cmd:  "flowrun",
-		err:  fmt.Errorf("unknown command %q%s", name, didYouMean(name, names)),
+		err:  fmt.Errorf("unknown command %q%s", name, didYouMean(name, commandNames(c.App))),
 		hint: "Run 'flowrun --help' for the commands; 'flowrun FILE.yaml' runs a flow.",
 	}
 }

@@ -174,7 +174,7 @@ func (p *program) runAction(c *ucli.Context) error {
 		opts.Events = events
 	}
 	res, err := p.runWithSignals(c.Context, flow, opts)
-	if err == nil && res.Reason == reasonInterrupted {
+	if err == nil && res.Reason == engine.ReasonInterrupted {
 		err = engine.ErrInterrupted
 	}
 	if cfg.printFinal && res != nil {
@@ -190,17 +190,11 @@ func (p *program) runAction(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if res.Reason == reasonLimit {
+	if res.Reason == engine.ReasonLimit {
 		cfg.logger.Info("flow ended: generation limit reached", "nodes", strings.Join(res.LimitNodes, ", "))
 	}
 	return nil
 }
-
-// The values of engine.Result.Reason the CLI acts on.
-const (
-	reasonInterrupted = "interrupted"
-	reasonLimit       = "limit"
-)
 
 // nodeEnv returns the side effects the flow's nodes may use: the real
 // standard streams and environment.
@@ -239,21 +233,28 @@ func (p *program) load(file string, set []string) (*graph.Flow, error) {
 }
 
 // runWithSignals runs flow while watching SIGINT and SIGTERM: the first
-// SIGINT interrupts the work in flight, a second SIGINT or a SIGTERM stops
-// the flow; both cancel ctx with cause engine.ErrInterrupted.
+// SIGINT interrupts the runs in flight and the flow goes on (it stops when
+// there was nothing to interrupt); a second SIGINT, or SIGTERM, stops the
+// flow, which then ends with an error wrapping engine.ErrInterrupted.
 func (p *program) runWithSignals(ctx context.Context, flow *graph.Flow, opts engine.Options) (*engine.Result, error) {
+	runner, err := engine.New(flow, opts)
+	if err != nil {
+		return nil, err
+	}
 	sigs, stop := p.signals()
 	defer stop()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	done := make(chan struct{})
 	defer close(done)
-	// Until the engine offers a way to interrupt only the work in flight,
-	// the first SIGINT stops the run like the second.
-	interrupt := func() { cancel(engine.ErrInterrupted) }
-	stopAll := func() { cancel(engine.ErrInterrupted) }
-	go watchSignals(sigs, done, interrupt, stopAll)
-	return p.run(ctx, flow, opts)
+	interrupt := func() {
+		if runner.Interrupt() == 0 {
+			opts.Logger.Info("nothing to interrupt: stopping the flow")
+			runner.Stop()
+		} else {
+			opts.Logger.Info("interrupted the runs in flight; press Ctrl-C again to stop the flow")
+		}
+	}
+	go watchSignals(sigs, done, interrupt, runner.Stop)
+	return runner.Run(ctx)
 }
 
 // watchSignals calls interrupt on the first SIGINT and stop on a second

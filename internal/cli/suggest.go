@@ -9,8 +9,8 @@ import (
 
 // didYouMean returns ` (did you mean "x"?)` naming the candidate closest to
 // name, or "" when none is close: within an edit distance of a third of
-// the name (at least 2), or equal to the part of a dotted candidate after
-// its last dot ("inc" for "math.inc").
+// the name (at least 1) and smaller than the name's length, or equal to the
+// part of a dotted candidate after its last dot ("inc" for "math.inc").
 func didYouMean(name string, candidates []string) string {
 	best, bestDist := "", -1
 	for _, c := range candidates {
@@ -22,7 +22,7 @@ func didYouMean(name string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
-	if best == "" || bestDist > max(2, len(name)/3) {
+	if best == "" || bestDist > max(1, len(name)/3) || bestDist >= len(name) {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)

@@ -46,7 +46,7 @@ func (p *program) validateCommand() *ucli.Command {
 		Description: validateDescription,
 		Flags: []ucli.Flag{
 			formatFlag("text", "json", "github"),
-			&ucli.BoolFlag{Name: "verbose", Usage: "also print \"FILE: ok\" for every valid file (text format)"},
+			&ucli.BoolFlag{Name: "verbose", Usage: "also print \"FILE: ok\" for every valid file (text format)", DisableDefaultText: true},
 		},
 		Action: p.validateAction,
 	}
