@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
+
 	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
@@ -60,8 +62,11 @@ f.yaml:1: line only
 
 func TestStyleFor(t *testing.T) {
 	t.Parallel()
-	p := &program{getenv: func(string) string { return "" }}
+	env := func(vars map[string]string) func(string) string {
+		return func(k string) string { return vars[k] }
+	}
 	var b bytes.Buffer
+	p := &program{getenv: env(nil)}
 	if got := p.styleFor(&b); got != (style{}) {
 		t.Errorf("styleFor(buffer) = %+v, want no snippet and no colour", got)
 	}
@@ -72,6 +77,28 @@ func TestStyleFor(t *testing.T) {
 	defer f.Close()
 	if got := p.styleFor(f); got != (style{}) {
 		t.Errorf("styleFor(regular file) = %+v, want no snippet and no colour", got)
+	}
+
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	tests := []struct {
+		env  map[string]string
+		want style
+	}{
+		{nil, style{snippet: true, color: true}},
+		{map[string]string{"NO_COLOR": "1"}, style{snippet: true}},
+		{map[string]string{"NO_COLOR": ""}, style{snippet: true, color: true}},
+		{map[string]string{"TERM": "dumb"}, style{snippet: true}},
+	}
+	for _, tt := range tests {
+		p := &program{getenv: env(tt.env)}
+		if got := p.styleFor(tty); got != tt.want {
+			t.Errorf("styleFor(terminal) with %v = %+v, want %+v", tt.env, got, tt.want)
+		}
 	}
 }
 
