@@ -238,13 +238,12 @@ func describeInput(in registry.Input) inputDesc {
 	return d
 }
 
+// writeJSON writes v as indented JSON, with <, > and & left as they are.
 func writeJSON(w io.Writer, v any) error {
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
-	return err
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // writeExplain writes the text form of "flowrun explain".

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -283,12 +282,10 @@ func writeFinal(w io.Writer, flow *graph.Flow, res *engine.Result) error {
 	for _, n := range flow.Nodes {
 		final[n.ID] = res.Final[n.ID]
 	}
-	out, err := json.MarshalIndent(final, "", "  ")
-	if err != nil {
+	if err := writeJSON(w, final); err != nil {
 		return fmt.Errorf("printing final values: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
-	return err
+	return nil
 }
 
 func nodeIDs(flow *graph.Flow) []string {
