@@ -266,7 +266,7 @@ func (r *Runner) complete(ru *run, err error) *run {
 	if ns.limit > 0 && ns.gen >= ns.limit && !ns.stopped {
 		ns.stopped = true
 		r.limitNodes = append(r.limitNodes, ns)
-		r.log.Info("node reached its generation limit", "node", ns.n.ID, "limit", ns.limit)
+		r.log.Debug("node reached its generation limit", "node", ns.n.ID, "limit", ns.limit)
 	}
 	if !ns.streams {
 		ns.spare = ru
