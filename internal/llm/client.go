@@ -255,7 +255,7 @@ func (c *Client) Stream(ctx context.Context, req Request, onDelta func(Delta) er
 			return res, nil
 		}
 		if ctx.Err() != nil {
-			return res, fmt.Errorf("chat request to %s: %w", c.Endpoint(), context.Cause(ctx))
+			return res, c.cancelled(ctx)
 		}
 		var cbErr *callbackError
 		if errors.As(err, &cbErr) {
@@ -270,9 +270,20 @@ func (c *Client) Stream(ctx context.Context, req Request, onDelta func(Delta) er
 			c.Retry.OnRetry(attempt+1, delay, err)
 		}
 		if err := c.Retry.sleep(ctx, delay); err != nil {
-			return res, fmt.Errorf("chat request to %s: %w", c.Endpoint(), context.Cause(ctx))
+			return res, c.cancelled(ctx)
 		}
 	}
+}
+
+// cancelled returns the error for a request stopped because ctx is done.
+// It wraps both ctx.Err() and the cause, so that errors.Is finds
+// context.Canceled even when the canceller gave its own cause.
+func (c *Client) cancelled(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == nil || cause == ctx.Err() {
+		return fmt.Errorf("chat request to %s: %w", c.Endpoint(), ctx.Err())
+	}
+	return fmt.Errorf("chat request to %s: %w: %w", c.Endpoint(), ctx.Err(), cause)
 }
 
 func setAttempts(err error, n int, retryAfter string) {

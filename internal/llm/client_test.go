@@ -389,9 +389,9 @@ func TestMatrixRow07Slow(t *testing.T) {
 	t.Parallel()
 	slowChunks := llmtest.Stream("a", "b", "c")
 	slowChunks.Steps = []llmtest.Step{
-		slowChunks.Steps[0], llmtest.Sleep(150 * time.Millisecond),
-		slowChunks.Steps[1], llmtest.Sleep(150 * time.Millisecond),
-		slowChunks.Steps[2], llmtest.Sleep(150 * time.Millisecond),
+		slowChunks.Steps[0], llmtest.Sleep(100 * time.Millisecond),
+		slowChunks.Steps[1], llmtest.Sleep(100 * time.Millisecond),
+		slowChunks.Steps[2], llmtest.Sleep(100 * time.Millisecond),
 		slowChunks.Steps[3], slowChunks.Steps[4], slowChunks.Steps[5], slowChunks.Steps[6],
 	}
 	slowHeaders := llmtest.Stream("late")
@@ -404,9 +404,9 @@ func TestMatrixRow07Slow(t *testing.T) {
 	}}
 	keepAlive := llmtest.Response{Steps: []llmtest.Step{
 		llmtest.Data(llmtest.Chunk(map[string]any{"content": "x"}, nil)),
-		llmtest.Sleep(200 * time.Millisecond), llmtest.Write(": keep-alive\n\n"),
-		llmtest.Sleep(200 * time.Millisecond), llmtest.Write(": keep-alive\n\n"),
-		llmtest.Sleep(200 * time.Millisecond),
+		llmtest.Sleep(300 * time.Millisecond), llmtest.Write(": keep-alive\n\n"),
+		llmtest.Sleep(300 * time.Millisecond), llmtest.Write(": keep-alive\n\n"),
+		llmtest.Sleep(300 * time.Millisecond),
 		llmtest.Data(llmtest.Chunk(map[string]any{"content": "y"}, "stop")),
 		llmtest.Done(),
 	}}
@@ -415,17 +415,17 @@ func TestMatrixRow07Slow(t *testing.T) {
 	runCases(t, []matrixCase{
 		{name: "slow first byte", responses: []llmtest.Response{slowHeaders}, check: wantComplete("late", "stop")},
 		{name: "slow chunks under the idle timeout", responses: []llmtest.Response{slowChunks},
-			client: func(c *llm.Client) { c.IdleTimeout = 400 * time.Millisecond },
+			client: func(c *llm.Client) { c.IdleTimeout = time.Second },
 			check:  wantComplete("abc", "stop")},
 		{name: "comments reset the idle timer", responses: []llmtest.Response{keepAlive},
-			client: func(c *llm.Client) { c.IdleTimeout = 350 * time.Millisecond },
+			client: func(c *llm.Client) { c.IdleTimeout = 700 * time.Millisecond },
 			check:  wantComplete("xy", "stop")},
 		{name: "idle gap over the timeout", responses: []llmtest.Response{stalled},
 			client: func(c *llm.Client) { c.IdleTimeout = 200 * time.Millisecond },
 			check: func(t *testing.T, o outcome) {
 				wantStreamErr(llm.ErrIdleTimeout, "par", 1)(t, o)
-				if o.spent > time.Second {
-					t.Errorf("took %v, want about the idle timeout", o.spent)
+				if o.spent > 1400*time.Millisecond {
+					t.Errorf("took %v, want about the idle timeout, less than the server's 1.5 s pause", o.spent)
 				}
 			}},
 		{name: "header timeout", responses: []llmtest.Response{noHeaders},
@@ -786,5 +786,21 @@ func TestHTTPClientTimeoutIgnored(t *testing.T) {
 	res, err := c.Stream(t.Context(), basicRequest(), func(llm.Delta) error { return nil })
 	if err != nil || res.Content != "ab" {
 		t.Fatalf("got %q, %v; an http.Client.Timeout must not cap the stream", res.Content, err)
+	}
+}
+
+func TestCancelWithCause(t *testing.T) {
+	t.Parallel()
+	resp := llmtest.Stream("x")
+	resp.Delay = 2 * time.Second
+	s := llmtest.New(t, resp)
+	c := &llm.Client{BaseURL: s.URL()}
+	interrupted := errors.New("interrupted")
+	ctx, cancel := context.WithCancelCause(t.Context())
+	c.Retry.OnRetry = func(int, time.Duration, error) { t.Error("retried after cancellation") }
+	time.AfterFunc(50*time.Millisecond, func() { cancel(interrupted) })
+	_, err := c.Stream(ctx, basicRequest(), func(llm.Delta) error { return nil })
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, interrupted) {
+		t.Fatalf("err = %v, want it to wrap context.Canceled and the cause", err)
 	}
 }

@@ -1,0 +1,219 @@
+package builtin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/registry"
+)
+
+func TestTermChatPipe(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	env := registry.Env{
+		Stdin:  strings.NewReader("hello\n\n   \r\nsecond line\r\nthird\nfourth\n/exit\nnot read\n"),
+		Stdout: &stdout,
+		Stderr: &stderr,
+	}
+	n := nodetest.New(t, chatLookup(t, "term.chat"), nodetest.Setup{Env: env})
+	runs := []struct {
+		answer    *nodetest.Source
+		prompt    any
+		out, errs string
+		wantStop  bool
+	}{
+		{answer: nil, prompt: "hello"},
+		{answer: nodetest.Chunks("Hi", " there"), prompt: "second line", out: "Hi there\n"},
+		{answer: nodetest.Chunks("Once").Fail(errors.New("server http://127.0.0.1:1/v1/chat/completions: stream ended before the answer was complete\nsecond line")),
+			prompt: "third", out: "Once\n", errs: "error: server http://127.0.0.1:1/v1/chat/completions: stream ended before the answer was complete second line\n"},
+		{answer: nodetest.Chunks("Once up").Fail(fmt.Errorf("emit: %w", registry.ErrCancelled)), prompt: "fourth", out: "Once up [interrupted]\n"},
+		{answer: nodetest.Chunks().Fail(errors.New("no server answers at http://x")), out: "", errs: "error: no server answers at http://x\n", wantStop: true},
+	}
+	for i, r := range runs {
+		stdout.Reset()
+		stderr.Reset()
+		in := nodetest.In{}
+		if r.answer != nil {
+			in.Streams = map[string]*nodetest.Source{"answer": r.answer}
+		}
+		res := n.Run(t, in)
+		if r.wantStop {
+			if !errors.Is(res.Err, registry.ErrStop) {
+				t.Errorf("run %d: err = %v, want ErrStop", i, res.Err)
+			}
+		} else if res.Err != nil || res.Out() != r.prompt {
+			t.Errorf("run %d: prompt %v, err %v; want %q", i, res.Out(), res.Err, r.prompt)
+		}
+		if stdout.String() != r.out || stderr.String() != r.errs {
+			t.Errorf("run %d: stdout %q stderr %q, want %q %q", i, stdout.String(), stderr.String(), r.out, r.errs)
+		}
+	}
+}
+
+func TestTermChatEndOfInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, input string
+		prompts     []any
+	}{
+		{"last line without newline", "a\nb", []any{"a", "b"}},
+		{"empty input", "", nil},
+		{"only blank lines", "\n\n \n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := nodetest.New(t, chatLookup(t, "term.chat"), nodetest.Setup{Env: registry.Env{Stdin: strings.NewReader(tt.input), Stdout: io.Discard}})
+			var got []any
+			for {
+				res := n.Run(t, nodetest.In{})
+				if res.Err != nil {
+					if !errors.Is(res.Err, registry.ErrStop) {
+						t.Fatalf("err = %v, want ErrStop", res.Err)
+					}
+					break
+				}
+				got = append(got, res.Out())
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.prompts) {
+				t.Errorf("prompts %v, want %v", got, tt.prompts)
+			}
+		})
+	}
+}
+
+func TestTermChatCancelledWhilePrinting(t *testing.T) {
+	t.Parallel()
+	ch := make(chan any)
+	var stdout bytes.Buffer
+	n := nodetest.New(t, chatLookup(t, "term.chat"), nodetest.Setup{Env: registry.Env{Stdin: strings.NewReader("x\n"), Stdout: &stdout}})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	res := n.RunContext(ctx, t, nodetest.In{Streams: map[string]*nodetest.Source{"answer": nodetest.Chan(ch)}})
+	if !errors.Is(res.Err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", res.Err)
+	}
+}
+
+// ptyOutput collects what the node writes to the terminal and, like a
+// terminal, answers the editor's cursor position queries.
+type ptyOutput struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	change chan struct{}
+}
+
+func (p *ptyOutput) copyFrom(f io.ReadWriter) {
+	b := make([]byte, 1024)
+	for {
+		n, err := f.Read(b)
+		for range bytes.Count(b[:n], []byte("\x1b[6n")) {
+			io.WriteString(f, "\x1b[1;1R")
+		}
+		p.mu.Lock()
+		p.buf.Write(b[:n])
+		close(p.change)
+		p.change = make(chan struct{})
+		p.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// mark returns the length of the output so far.
+func (p *ptyOutput) mark() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.buf.Len()
+}
+
+// waitFor waits until the output after offset from holds s, and returns
+// the offset just after it.
+func (p *ptyOutput) waitFor(t *testing.T, s string, from int) int {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		p.mu.Lock()
+		out := p.buf.String()
+		ch := p.change
+		p.mu.Unlock()
+		if i := strings.Index(out[from:], s); i >= 0 {
+			return from + i + len(s)
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("terminal never showed %q after %q", s, out[:from])
+		}
+	}
+}
+
+func TestTermChatTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	out := &ptyOutput{change: make(chan struct{})}
+	go out.copyFrom(ptmx)
+
+	env := registry.Env{Stdin: tty, Stdout: tty, Stderr: tty, Interactive: true}
+	n := nodetest.New(t, chatLookup(t, "term.chat"), nodetest.Setup{Env: env, Params: map[string]any{"prompt": "you> "}})
+	defer n.Impl.(interface{ Close(context.Context) error }).Close(t.Context())
+
+	run := func(in nodetest.In) <-chan *nodetest.Result {
+		done := make(chan *nodetest.Result, 1)
+		go func() { done <- n.Run(t, in) }()
+		return done
+	}
+
+	// First run: no answer yet; type a line.
+	at := out.mark()
+	done := run(nodetest.In{})
+	out.waitFor(t, "you> ", at)
+	io.WriteString(ptmx, "hello\r")
+	if res := <-done; res.Err != nil || res.Out() != "hello" {
+		t.Fatalf("run 1: %v, %v", res.Out(), res.Err)
+	}
+
+	// Second run: the answer streams, then the up arrow recalls "hello".
+	at = out.mark()
+	done = run(nodetest.In{Streams: map[string]*nodetest.Source{"answer": nodetest.Chunks("Hi", " there")}})
+	at = out.waitFor(t, "Hi there\r\n", at)
+	out.waitFor(t, "you> ", at)
+	io.WriteString(ptmx, "\x1b[A\r")
+	if res := <-done; res.Err != nil || res.Out() != "hello" {
+		t.Fatalf("run 2: %v, %v", res.Out(), res.Err)
+	}
+
+	// Third run: an interrupted answer, then Ctrl-D ends the chat.
+	at = out.mark()
+	done = run(nodetest.In{Streams: map[string]*nodetest.Source{"answer": nodetest.Chunks("Once").Fail(context.Canceled)}})
+	at = out.waitFor(t, "Once [interrupted]\r\n", at)
+	out.waitFor(t, "you> ", at)
+	io.WriteString(ptmx, "\x04")
+	if res := <-done; !errors.Is(res.Err, registry.ErrStop) {
+		t.Fatalf("run 3: err = %v, want ErrStop", res.Err)
+	}
+
+	// Fourth run: Ctrl-C at the prompt also ends it.
+	at = out.mark()
+	done = run(nodetest.In{})
+	out.waitFor(t, "you> ", at)
+	io.WriteString(ptmx, "\x03")
+	if res := <-done; !errors.Is(res.Err, registry.ErrStop) {
+		t.Fatalf("run 4: err = %v, want ErrStop", res.Err)
+	}
+}
