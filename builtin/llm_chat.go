@@ -378,11 +378,13 @@ type noServerError struct {
 	err     error
 }
 
+// Error says, in one line, where no server answers and how to start one.
 func (e *noServerError) Error() string {
 	return fmt.Sprintf("no server answers at %s: start the local model with `make chat` "+
 		"(or run tests/llmserver, see its README), or point OPENAI_BASE_URL at a running server", e.baseURL)
 }
 
+// Unwrap returns the connection error.
 func (e *noServerError) Unwrap() error { return e.err }
 
 // explain adds what the user needs to act on a failure: how to start a

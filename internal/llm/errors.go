@@ -58,6 +58,8 @@ type APIError struct {
 	Attempts int
 }
 
+// Error returns one line: the server, the status (or "error in stream"),
+// the message and the type, code and attempts when known.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "server %s: ", e.Server)
@@ -120,6 +122,7 @@ type StreamError struct {
 	Attempts int
 }
 
+// Error returns one line naming the server and the cause.
 func (e *StreamError) Error() string {
 	s := fmt.Sprintf("server %s: %v", e.Server, e.Err)
 	if e.Attempts > 1 {
