@@ -52,6 +52,9 @@ func specs() []registry.Spec {
 		fileWriteSpec(),
 		termInputSpec(),
 		termPrintSpec(),
+		termChatSpec(),
+		chatHistorySpec(),
+		llmChatSpec(),
 	}
 }
 

@@ -24,18 +24,6 @@ const (
 	llmGroqKeyEnv     = "GROQ_API_KEY"
 )
 
-// RegisterChat adds the chatbot's node types, llm.chat, chat.history and
-// term.chat, to reg. [Register] calls it; it is separate so that the three
-// types can be registered on their own.
-func RegisterChat(reg *registry.Registry) error {
-	for _, s := range []registry.Spec{llmChatSpec(), chatHistorySpec(), termChatSpec()} {
-		if err := reg.Register(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func llmChatSpec() registry.Spec {
 	return registry.Spec{
 		Type: "llm.chat",
@@ -345,6 +333,11 @@ func (n *llmChatNode) Run(ctx context.Context, in registry.Inputs, out registry.
 		return out.Emit(ctx, "out", d.Content)
 	})
 	if err != nil {
+		if errors.Is(context.Cause(ctx), registry.ErrInterrupted) {
+			// Ctrl-C: the partial answer is kept, marked as cut short.
+			out.Set("out", res.Content+" [interrupted]")
+			return err
+		}
 		if ctx.Err() != nil || errors.Is(err, registry.ErrCancelled) {
 			return err
 		}

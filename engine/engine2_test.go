@@ -234,7 +234,8 @@ func blockingType(reg *registry.Registry, started chan<- struct{}) {
 }
 
 func TestInterruptCancelsStreamsAndGoesOn(t *testing.T) {
-	reg := testRegistry(nil)
+	tr := &trace{}
+	reg := testRegistry(tr)
 	started := make(chan struct{}, 1)
 	blockingType(reg, started)
 	flow := newBuilder(t, reg).
@@ -255,8 +256,11 @@ func TestInterruptCancelsStreamsAndGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	equal(t, "reason", res.Reason, ReasonDone)
+	// The stream reader sees its stream end with ErrInterrupted and keeps
+	// what arrived; the value consumer gets what was emitted.
 	equal(t, "shown", res.Final["shown"]["out"], []any{"partial"})
 	equal(t, "kept", res.Final["kept"]["out"], "partial")
+	equal(t, "reader saw the interrupt", tr.only("shown interrupted"), []string{"shown interrupted"})
 }
 
 func TestCancelledContextInterrupts(t *testing.T) {

@@ -1,10 +1,10 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/registry"
 )
 
 // A NodeError is a failed run of a node: it names the node, its type, its
@@ -31,6 +31,8 @@ func (e *NodeError) Error() string {
 // Unwrap returns the cause.
 func (e *NodeError) Unwrap() error { return e.Err }
 
-// ErrInterrupted is the cause of a run stopped by [Runner.Stop] or a
-// signal; Run returns it when the flow was interrupted.
-var ErrInterrupted = errors.New("interrupted")
+// ErrInterrupted is the cause of runs stopped by [Runner.Interrupt],
+// [Runner.Stop] or the caller's context; Run returns it when the flow was
+// interrupted. It is registry.ErrInterrupted, which wraps
+// registry.ErrCancelled.
+var ErrInterrupted = registry.ErrInterrupted

@@ -232,6 +232,10 @@ func (ru *run) execute() error {
 		switch {
 		case err == nil, ru.cancelled():
 			return nil
+		case errors.Is(err, registry.ErrCancelled) && r.ctx.Err() == nil:
+			// Cut short because a stream it read was cancelled or
+			// interrupted upstream: an end, not a failure.
+			return nil
 		case errors.Is(err, registry.ErrStop):
 			ru.stop = true
 			return nil
@@ -305,8 +309,11 @@ func (ru *run) finish(err error) {
 		}
 	}
 	var streamErr error
-	if ru.reported {
+	switch {
+	case ru.reported:
 		streamErr = ru.failure
+	case ru.interrupted.Load():
+		streamErr = registry.ErrInterrupted
 	}
 	for _, qs := range ru.outQueues {
 		for _, q := range qs {

@@ -127,6 +127,17 @@ var ErrStop = errors.New("flow stopped by node")
 // was cancelled, by a consumer of its stream or because the flow stops.
 var ErrCancelled = errors.New("run cancelled")
 
+// ErrInterrupted is the cause of a run interrupted by the user (Ctrl-C):
+// its context is cancelled with it, and its stream consumers see their
+// stream end with it. It wraps [ErrCancelled], so a node that treats
+// cancellation as a normal end needs no special case.
+var ErrInterrupted error = interruptedError{}
+
+type interruptedError struct{}
+
+func (interruptedError) Error() string { return "interrupted" }
+func (interruptedError) Unwrap() error { return ErrCancelled }
+
 // A ParamError reports a bad parameter; the loader points it at the
 // parameter's position in the flow file.
 type ParamError struct {

@@ -183,8 +183,8 @@ type Inputs interface {
 	// Value returns the value of a value input: the producer's final value,
 	// a constant or the default. It returns nil for a stream input.
 	Value(name string) any
-	// Stream returns the stream of a stream input. It returns an empty
-	// stream for a value input.
+	// Stream returns the stream of a stream input. For a value input it
+	// returns a stream of its value as one chunk (no chunk for null).
 	Stream(name string) Stream
 	// Defaulted reports whether the input was fed from its default in this
 	// run (the input is unbound, or this run starts a cycle).
@@ -207,7 +207,9 @@ type Outputs interface {
 type Stream interface {
 	// Next blocks until the next chunk arrives and returns it with ok true.
 	// At the end of the stream it returns ok false and a nil error if the
-	// producer's run succeeded, or the producer's error if it failed. It
+	// producer's run succeeded; the producer's error if it failed (under
+	// on_error: continue); or [ErrInterrupted] if the user interrupted it
+	// (Ctrl-C), which a reader may treat as an early end of the stream. It
 	// returns ctx's error when ctx is done first.
 	Next(ctx context.Context) (chunk any, ok bool, err error)
 	// Cancel tells the producer that this consumer wants no more chunks:

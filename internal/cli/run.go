@@ -256,24 +256,32 @@ func (p *program) runWithSignals(ctx context.Context, flow *graph.Flow, opts eng
 	return runner.Run(ctx)
 }
 
-// watchSignals calls interrupt on the first SIGINT and stop on a second
-// SIGINT or on SIGTERM, until done is closed.
+// watchSignals calls interrupt on a SIGINT and stop on a SIGINT that
+// follows another within secondInterruptWindow, or on SIGTERM, until done
+// is closed.
 func watchSignals(sigs <-chan os.Signal, done <-chan struct{}, interrupt, stop func()) {
-	interrupted := false
+	var last time.Time
 	for {
 		select {
 		case <-done:
 			return
 		case s := <-sigs:
-			if s == syscall.SIGTERM || interrupted {
+			// A Ctrl-C long after the previous one is a new interrupt (the
+			// chatbot's user stops one answer, later another); one that
+			// follows quickly means "stop".
+			if s == syscall.SIGTERM || !last.IsZero() && time.Since(last) < secondInterruptWindow {
 				stop()
 				return
 			}
-			interrupted = true
+			last = time.Now()
 			interrupt()
 		}
 	}
 }
+
+// secondInterruptWindow is how soon a second SIGINT must follow the first
+// to stop the flow rather than interrupt the runs in flight again.
+const secondInterruptWindow = 3 * time.Second
 
 // writeFinal prints {"node": {"output": value}} for every node of flow as
 // indented JSON; a node that never completed a run maps to null.
