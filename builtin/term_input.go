@@ -15,10 +15,13 @@ func termInputSpec() registry.Spec {
 	return registry.Spec{
 		Type: "term.input",
 		Doc: "Reads one line from standard input per run, after writing a prompt.\n\n" +
-			"The line is given without its line end. At the end of the input the node ends the flow cleanly. " +
+			"The line is given without its line end. The node is live: it reads the next line as soon as its " +
+			"consumers took the previous one, so a line can be typed while the rest of the flow works. At the " +
+			"end of the input the node is done: the flow ends cleanly once the work in flight finished. " +
 			"A run blocks while it waits for the line; a cancelled run ends once the read returns " +
 			"(the engine's Ctrl-C handling stops the flow, which then exits).",
 		Stateful: true,
+		Live:     true,
 		Inputs: []registry.Input{
 			{Name: "prompt", Type: registry.String, Const: true, Default: "> ", HasDefault: true, Doc: "Written to standard output before each read; may be empty."},
 		},
@@ -43,7 +46,7 @@ func termInputSpec() registry.Spec {
 }
 
 // errEndOfInput ends the flow when standard input is exhausted.
-var errEndOfInput = fmt.Errorf("end of input: %w", registry.ErrStop)
+var errEndOfInput = fmt.Errorf("end of input: %w", registry.ErrDone)
 
 // termInputNode reads lines; its reader keeps what was read ahead.
 type termInputNode struct {

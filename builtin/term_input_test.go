@@ -18,8 +18,8 @@ func TestTermInput(t *testing.T) {
 		checkResult(t, n.Run(t, nodetest.In{}), want, "")
 	}
 	res := n.Run(t, nodetest.In{})
-	if !errors.Is(res.Err, registry.ErrStop) {
-		t.Errorf("at end of input: err = %v, want ErrStop", res.Err)
+	if !errors.Is(res.Err, registry.ErrDone) {
+		t.Errorf("at end of input: err = %v, want ErrDone", res.Err)
 	}
 	if got := stdout.String(); got != "you> you> you> you> " {
 		t.Errorf("stdout = %q, want four prompts", got)
@@ -28,12 +28,12 @@ func TestTermInput(t *testing.T) {
 
 func TestTermInputErrors(t *testing.T) {
 	n := nodetest.New(t, lookup(t, "term.input"), nodetest.Setup{})
-	if res := n.Run(t, nodetest.In{}); !errors.Is(res.Err, registry.ErrStop) {
-		t.Errorf("no stdin: err = %v, want ErrStop", res.Err)
+	if res := n.Run(t, nodetest.In{}); !errors.Is(res.Err, registry.ErrDone) {
+		t.Errorf("no stdin: err = %v, want ErrDone", res.Err)
 	}
 	boom := errors.New("device gone")
 	n = nodetest.New(t, lookup(t, "term.input"), nodetest.Setup{Env: registry.Env{Stdin: iotest.ErrReader(boom)}})
-	if res := n.Run(t, nodetest.In{}); !errors.Is(res.Err, boom) || errors.Is(res.Err, registry.ErrStop) {
+	if res := n.Run(t, nodetest.In{}); !errors.Is(res.Err, boom) || errors.Is(res.Err, registry.ErrDone) {
 		t.Errorf("read error: err = %v, want the read error", res.Err)
 	}
 	wantParamError(t, buildErr(t, "term.input", nodetest.Setup{Params: map[string]any{"prompt": 1}}), "prompt", "want a string")

@@ -327,3 +327,38 @@ func TestStallReport(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// linesType registers "lines", a live source giving one item of its list
+// per run and ErrDone after the last.
+func linesType(reg *registry.Registry, items ...any) {
+	reg.MustRegister(registry.Spec{Type: "lines", Live: true, Outputs: []registry.Output{{Name: "out"}},
+		New: func(registry.Config, registry.Env) (registry.Node, error) {
+			i := 0
+			return funcNode(func(_ context.Context, _ registry.Inputs, o registry.Outputs) error {
+				if i == len(items) {
+					return fmt.Errorf("end of input: %w", registry.ErrDone)
+				}
+				o.Set("out", items[i])
+				i++
+				return nil
+			}), nil
+		}})
+}
+
+func TestLiveSourceRunsUntilDone(t *testing.T) {
+	tr := &trace{}
+	reg := testRegistry(tr)
+	linesType(reg, "a", "b", "c")
+	var log bytes.Buffer
+	res, err := newBuilder(t, reg).
+		node("in", "lines").
+		node("echo", "ident", "x=in").
+		run(t.Context(), Options{Events: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "echo", tr.only("echo"), []string{"echo(a)", "echo(b)", "echo(c)"})
+	// The run that found nothing more is discarded.
+	equal(t, "generations", res.Generations, map[string]int{"in": 3, "echo": 3})
+	equal(t, "reason", res.Reason, ReasonDone)
+}

@@ -45,6 +45,7 @@ type run struct {
 	reported bool  // failed under on_error: continue
 	failure  error // that failure, for its stream consumers
 	stop     bool  // the node asked to end the flow
+	done     bool  // the node has nothing more to give: discard this run
 }
 
 var (
@@ -63,7 +64,7 @@ func newRun(r *Runner, ns *nodeState) *run {
 		clear(ru.set)
 		clear(ru.finals)
 		ru.gen, ru.ctx, ru.emitted, ru.misuse = ns.gen, r.ctx, 0, nil
-		ru.reported, ru.failure, ru.stop = false, nil, false
+		ru.reported, ru.failure, ru.stop, ru.done = false, nil, false, false
 		ru.interrupted.Store(false)
 		return ru
 	}
@@ -238,6 +239,9 @@ func (ru *run) execute() error {
 			return nil
 		case errors.Is(err, registry.ErrStop):
 			ru.stop = true
+			return nil
+		case errors.Is(err, registry.ErrDone):
+			ru.done = true
 			return nil
 		case r.ctx.Err() != nil:
 			// The flow is ending; this run's error is a consequence.

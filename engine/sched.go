@@ -249,6 +249,12 @@ func (r *Runner) complete(ru *run, err error) *run {
 	if ru.stop {
 		r.stopLocked(ReasonStopped, ns.n.ID, nil)
 	}
+	if ru.done {
+		// The node has nothing more to give: the run does not count.
+		ns.stopped = true
+		r.log.Debug("node done", "node", ns.n.ID)
+		return r.drain()
+	}
 	ns.gen++
 	copy(ns.final, ru.finals)
 	if r.log.Enabled(r.ctx, slog.LevelDebug) {
@@ -258,6 +264,10 @@ func (r *Runner) complete(ru *run, err error) *run {
 		if e.fresh() {
 			r.demand(e.to)
 		}
+	}
+	if ns.n.Spec.Live {
+		// A live source runs again as soon as its consumers took this run.
+		ns.demanded = true
 	}
 	if ns.demanded {
 		// Asked to run again while it was running.

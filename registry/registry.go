@@ -123,6 +123,13 @@ func checkName(typ, kind, name string, seen map[string]bool) error {
 // terminal nodes use it at end of input.
 var ErrStop = errors.New("flow stopped by node")
 
+// ErrDone, returned (possibly wrapped) by [Node].Run, says that the node
+// has nothing more to give, such as an input reader at end of input: the
+// run is discarded (its consumers do not run for it), the node runs no
+// more, and the flow ends once nothing else can run. Unlike [ErrStop], the
+// runs in flight finish.
+var ErrDone = errors.New("node done")
+
 // ErrCancelled is wrapped by the error [Outputs].Emit returns once the run
 // was cancelled, by a consumer of its stream or because the flow stops.
 var ErrCancelled = errors.New("run cancelled")

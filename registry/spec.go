@@ -99,6 +99,10 @@ type Spec struct {
 	Streams bool
 	// Stateful marks a type that keeps state across runs in its instance.
 	Stateful bool
+	// Live marks a source that runs again as soon as its consumers took
+	// its previous value, instead of waiting to be asked: an input reader
+	// that reads the next line while the rest of the flow works.
+	Live bool
 	// Example is a YAML snippet (one node entry) shown by `flowrun explain`.
 	Example string
 	// Check, when not nil, validates the parameters of a node before
