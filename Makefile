@@ -9,9 +9,11 @@ GO ?= go
 flowrun:
 	$(GO) build -o flowrun ./cmd/flowrun
 
-# chat runs the streaming terminal chatbot.
-chat: flowrun
-	./flowrun flows/chatbot.yaml
+# chat runs the streaming terminal chatbot: against $OPENAI_BASE_URL when it
+# is set, else against the local model server, which it installs, starts
+# and stops (scripts/chat.sh).
+chat:
+	./scripts/chat.sh
 
 # test vets and tests every package with the race detector.
 test:

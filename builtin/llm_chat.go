@@ -359,7 +359,7 @@ func (n *llmChatNode) Run(ctx context.Context, in registry.Inputs, out registry.
 	out.Set("finish_reason", finish)
 	out.Set("reasoning", reasoning)
 	if res.FinishReason == "length" && n.logger != nil {
-		n.logger.Warn("llm.chat: the answer was cut by max_tokens", "max_tokens", n.maxTokens)
+		n.logger.Debug("llm.chat: the answer reached the token limit and was cut (finish_reason length); raise max_tokens", "max_tokens", n.maxTokens)
 	}
 	return nil
 }
