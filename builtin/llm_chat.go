@@ -347,6 +347,10 @@ func (n *llmChatNode) Run(ctx context.Context, in registry.Inputs, out registry.
 	var usage any
 	if u := res.Usage; u != nil {
 		usage = map[string]any{"prompt_tokens": u.PromptTokens, "completion_tokens": u.CompletionTokens, "total_tokens": u.TotalTokens}
+		// Also as one chunk, for stream readers (term.chat shows it).
+		if err := out.Emit(ctx, "usage", usage); err != nil {
+			return err
+		}
 	}
 	out.Set("usage", usage)
 	var finish, reasoning any

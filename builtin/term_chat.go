@@ -31,6 +31,9 @@ func termChatSpec() registry.Spec {
 		Inputs: []registry.Input{
 			{Name: "answer", Type: registry.String, Stream: true, HasDefault: true, Default: nil,
 				Doc: "The answer to print, read as a stream; null (the default, which starts a chat cycle) prints nothing."},
+			{Name: "usage", Type: registry.Object, Stream: true, HasDefault: true, Default: nil,
+				Doc: "Token usage of the answer, read as a stream after the answer (connect llm.chat's usage); " +
+					"when the server sent it, one line such as \"[12 prompt + 30 completion tokens]\" goes to stderr."},
 			{Name: "prompt", Type: registry.String, Const: true, HasDefault: true, Default: "> ",
 				Doc: "The prompt shown in a terminal."},
 		},
@@ -81,6 +84,7 @@ func (n *termChatNode) Run(ctx context.Context, in registry.Inputs, out registry
 	if err := n.printAnswer(ctx, in.Stream("answer")); err != nil {
 		return err
 	}
+	n.printUsage(ctx, in.Stream("usage"))
 	for {
 		line, err := n.readLine(ctx)
 		if err != nil {
@@ -95,6 +99,23 @@ func (n *termChatNode) Run(ctx context.Context, in registry.Inputs, out registry
 		}
 		out.Set("prompt", line)
 		return nil
+	}
+}
+
+// printUsage prints the token usage the answer's producer emitted, if any.
+// The usage stream ends with the answer's run, so reading it after the
+// answer never waits for more than that run.
+func (n *termChatNode) printUsage(ctx context.Context, s registry.Stream) {
+	for {
+		chunk, ok, _ := s.Next(ctx)
+		if !ok {
+			return
+		}
+		u, _ := chunk.(map[string]any)
+		if u == nil {
+			continue
+		}
+		fmt.Fprintf(n.stderr(), "[%v prompt + %v completion tokens]\n", u["prompt_tokens"], u["completion_tokens"])
 	}
 }
 

@@ -217,3 +217,20 @@ func TestTermChatTerminal(t *testing.T) {
 		t.Fatalf("run 4: err = %v, want ErrStop", res.Err)
 	}
 }
+
+func TestTermChatShowsUsage(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	env := registry.Env{Stdin: strings.NewReader("next\n"), Stdout: &stdout, Stderr: &stderr}
+	n := nodetest.New(t, chatLookup(t, "term.chat"), nodetest.Setup{Env: env})
+	res := n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+		"answer": nodetest.Chunks("Hi"),
+		"usage":  nodetest.Chunks(map[string]any{"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}),
+	}})
+	if res.Err != nil || res.Out() != "next" {
+		t.Fatalf("prompt %v, err %v", res.Out(), res.Err)
+	}
+	if stdout.String() != "Hi\n" || stderr.String() != "[12 prompt + 30 completion tokens]\n" {
+		t.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+}
