@@ -2,6 +2,9 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,8 +19,20 @@ import (
 var exampleRuns = map[string]struct {
 	args  []string
 	stdin string
+	env   map[string]string // values may name "{tmp}" and "{server}"
 	want  []string
 }{
+	"report.yaml": {
+		env:  map[string]string{"FLOWRUN_REPORT": "{tmp}/report.txt"},
+		want: []string{"Flowrun Falcons - season report: 70 points in 3 games, 23.3 on average (coach AL)\n"},
+	},
+	"countdown.yaml": {
+		want: []string{"5\n4\n3\n2\n1\n0\n"},
+	},
+	"http-json.yaml": {
+		env:  map[string]string{"FLOWRUN_QUOTE_URL": "{server}/quote.json"},
+		want: []string{"Streams flow.\n"},
+	},
 	"loop.yaml": {
 		args: []string{"--max-generations", "a=5", "--print-final", "json"},
 		want: []string{`"a": {`, `"out": 31`, `"out": 62`},
@@ -51,6 +66,15 @@ func TestExampleFlows(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
+			tmp := t.TempDir()
+			server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, `{"quote": "Streams flow.", "path": "`+r.URL.Path+`"}`)
+			}))
+			defer server.Close()
+			for k, v := range run.env {
+				t.Setenv(k, strings.NewReplacer("{tmp}", tmp, "{server}", server.URL).Replace(v))
+			}
 			if _, err := exec.LookPath("python3"); err != nil && name == "exec-python.yaml" {
 				t.Skip("python3 is not installed")
 			}
