@@ -284,7 +284,7 @@ func newLLMChat(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			MaxRetries: retries,
 			OnRetry: func(attempt int, delay time.Duration, err error) {
 				if n.logger != nil {
-					n.logger.Info("llm.chat: retrying", "node", cfg.ID, "attempt", attempt+1, "after", delay, "cause", err.Error())
+					n.logger.Debug("llm.chat: retrying", "node", cfg.ID, "attempt", attempt+1, "after", delay, "cause", err.Error())
 				}
 			},
 		},

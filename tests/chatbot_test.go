@@ -1,0 +1,300 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowrun/flowrun/internal/cli"
+	"github.com/flowrun/flowrun/internal/llm/llmtest"
+)
+
+// The chatbot tests run flows/chatbot.yaml and flows/chatbot-split.yaml
+// the way users do: in a pipe through the CLI (in-process, against the fake
+// server of internal/llm/llmtest, and as the built binary against the real
+// local model of tests/llmserver), in a real pseudo-terminal
+// (chatbot_pty_test.go), and for time to first token
+// (chatbot_bench_test.go).
+//
+// cli.Main reads the environment with os.Getenv, so the tests that run it
+// set OPENAI_BASE_URL with t.Setenv and are not parallel.
+
+const (
+	chatbotFlow      = "../flows/chatbot.yaml"
+	chatbotSplitFlow = "../flows/chatbot-split.yaml"
+	chatSystem       = "You are a test."
+	chatModel        = "test-model"
+)
+
+// chatMsg is one message of a request's conversation.
+type chatMsg struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// setChatEnv points the chatbot at baseURL with a known model and system
+// prompt, and no API key.
+func setChatEnv(t *testing.T, baseURL string) {
+	t.Helper()
+	t.Setenv("OPENAI_BASE_URL", baseURL)
+	t.Setenv("OPENAI_MODEL", chatModel)
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("GROQ_API_KEY", "")
+	t.Setenv("FLOWRUN_SYSTEM_PROMPT", chatSystem)
+}
+
+// runChatCLI runs "flowrun run FLOW" in-process with stdin and returns the
+// exit code, stdout and stderr. It fails the test when the run takes more
+// than a minute.
+func runChatCLI(t *testing.T, flow, stdin string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code = cli.Main(ctx, []string{"flowrun", "run", flow}, strings.NewReader(stdin), &out, &errOut)
+	if ctx.Err() != nil {
+		t.Fatalf("flowrun run %s did not end within a minute\nstdout:\n%s\nstderr:\n%s", flow, out.String(), errOut.String())
+	}
+	return code, out.String(), errOut.String()
+}
+
+// requestMessages decodes the messages of each request the fake server saw,
+// checking that each was a streamed chat-completions request for chatModel.
+func requestMessages(t *testing.T, reqs []llmtest.Request) [][]chatMsg {
+	t.Helper()
+	all := make([][]chatMsg, len(reqs))
+	for i, r := range reqs {
+		if r.Method != http.MethodPost || r.Path != "/v1/chat/completions" {
+			t.Errorf("request %d: %s %s, want POST /v1/chat/completions", i+1, r.Method, r.Path)
+		}
+		if r.Body["stream"] != true || r.Body["model"] != chatModel {
+			t.Errorf("request %d: stream %v, model %v; want true, %q", i+1, r.Body["stream"], r.Body["model"], chatModel)
+		}
+		raw, err := json.Marshal(r.Body["messages"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &all[i]); err != nil {
+			t.Fatalf("request %d: messages: %v in %s", i+1, err, r.Raw)
+		}
+	}
+	return all
+}
+
+// conversation builds the messages of a request: the system prompt, then
+// alternately user and assistant messages.
+func conversation(system string, turns ...string) []chatMsg {
+	msgs := []chatMsg{{"system", system}}
+	for i, c := range turns {
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		msgs = append(msgs, chatMsg{role, c})
+	}
+	return msgs
+}
+
+// checkRequests compares the conversations the server saw with want.
+func checkRequests(t *testing.T, srv *llmtest.Server, want ...[]chatMsg) {
+	t.Helper()
+	got := requestMessages(t, srv.Requests())
+	if len(got) != len(want) {
+		t.Errorf("the server saw %d requests, want %d:\n%+v", len(got), len(want), got)
+		return
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("request %d messages:\n got %+v\nwant %+v", i+1, got[i], want[i])
+		}
+	}
+}
+
+// logRecord matches the lines of the CLI's text logger (level=...).
+var logRecord = regexp.MustCompile(`^level=[A-Z]+ `)
+
+// engineContinueRecord matches the engine's log record of a run that
+// failed under on_error: continue. In the chatbot it repeats term.chat's
+// error line; the engine, not the chatbot, writes it (engine/run.go,
+// run.execute), so it is told apart here and reported.
+var engineContinueRecord = regexp.MustCompile(`^level=ERROR msg="run failed; the flow goes on \(on_error: continue\)" .* node=reply `)
+
+// chatErrorLines splits stderr into term.chat's "error: " lines and the
+// other lines, leaving out usage lines ("[N prompt + M completion tokens]")
+// and the engine's on_error record.
+func chatErrorLines(stderr string) (errs, other []string) {
+	for _, l := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
+		switch {
+		case l == "", engineContinueRecord.MatchString(l), usageLine.MatchString(l):
+		case strings.HasPrefix(l, "error: "):
+			errs = append(errs, l)
+		default:
+			other = append(other, l)
+		}
+	}
+	return errs, other
+}
+
+var usageLine = regexp.MustCompile(`^\[\d+ prompt \+ \d+ completion tokens\]$`)
+
+// TestChatbotPipe pipes a conversation of three turns into the chatbot:
+// each answer, streamed in several pieces, is printed on its own line in
+// order, the flow exits 0 at the end of input, and each request carries the
+// whole conversation so far with the answers exactly as streamed.
+func TestChatbotPipe(t *testing.T) {
+	srv := llmtest.New(t,
+		llmtest.Stream("Hel", "lo, ", "human."),
+		llmtest.Stream("Two", " plus ", "two", " is four."),
+		llmtest.Stream("Good", "bye!"),
+	)
+	setChatEnv(t, srv.URL())
+	code, stdout, stderr := runChatCLI(t, chatbotFlow, "Hello\n\nWhat is 2+2?\nBye")
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if want := "Hello, human.\nTwo plus two is four.\nGoodbye!\n"; stdout != want {
+		t.Errorf("stdout = %q, want %q", stdout, want)
+	}
+	if errs, other := chatErrorLines(stderr); len(errs)+len(other) > 0 {
+		t.Errorf("stderr has more than usage lines:\n%s", stderr)
+	}
+	if n := strings.Count(stderr, "[7 prompt + "); n != 3 {
+		t.Errorf("stderr shows the usage of %d answers, want 3:\n%s", n, stderr)
+	}
+	checkRequests(t, srv,
+		conversation(chatSystem, "Hello"),
+		conversation(chatSystem, "Hello", "Hello, human.", "What is 2+2?"),
+		conversation(chatSystem, "Hello", "Hello, human.", "What is 2+2?", "Two plus two is four.", "Bye"),
+	)
+	if n := srv.Unscripted(); n != 0 {
+		t.Errorf("%d requests beyond the script", n)
+	}
+}
+
+// closedPortURL returns a base URL on 127.0.0.1 where nothing listens.
+func closedPortURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/v1"
+}
+
+// TestChatbotServerDown runs the chatbot with no server: each prompt gets
+// one line on stderr naming the server and how to start the local one, the
+// conversation goes on to the next prompt, and the exit is 0.
+func TestChatbotServerDown(t *testing.T) {
+	url := closedPortURL(t)
+	setChatEnv(t, url)
+	code, stdout, stderr := runChatCLI(t, chatbotFlow, "Hello\nAnyone there?\n")
+	t.Logf("stderr:\n%s", stderr)
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout = %q, want nothing", stdout)
+	}
+	errs, other := chatErrorLines(stderr)
+	if len(other) > 0 {
+		t.Errorf("stderr has lines besides the error lines:\n%s", strings.Join(other, "\n"))
+	}
+	if len(errs) != 2 {
+		t.Fatalf("stderr has %d error lines, want one per prompt (2):\n%s", len(errs), stderr)
+	}
+	for _, l := range errs {
+		if !strings.Contains(l, "no server answers at "+url) || !strings.Contains(l, "make chat") {
+			t.Errorf("error line does not name the server %s and `make chat`:\n%s", url, l)
+		}
+	}
+}
+
+// TestChatbotFailedAnswers checks the two failures of a server that
+// answers: HTTP 500 after every retry, and a stream cut before the server
+// said the answer was complete. Each is one line on stderr, the
+// conversation goes on, and neither failed answer enters the history: the
+// next request has the two user messages in a row.
+func TestChatbotFailedAnswers(t *testing.T) {
+	fail500 := llmtest.Error(http.StatusInternalServerError, `{"error":{"message":"the model crashed","type":"server_error"}}`)
+	fail500.Header = map[string]string{"retry-after-ms": "1"} // keep the retries quick
+	cut := llmtest.Response{Steps: []llmtest.Step{
+		llmtest.Data(llmtest.Chunk(map[string]any{"role": "assistant", "content": ""}, nil)),
+		llmtest.Data(llmtest.Chunk(map[string]any{"content": "Half an ans"}, nil)),
+		llmtest.Disconnect(),
+	}}
+	srv := llmtest.New(t,
+		fail500, fail500, fail500, // the first attempt and two retries
+		llmtest.Stream("Fine", " again."),
+		cut,
+		llmtest.Stream("Still", " here."),
+	)
+	setChatEnv(t, srv.URL())
+	code, stdout, stderr := runChatCLI(t, chatbotFlow, "one\ntwo\nthree\nfour\n")
+	t.Logf("stderr:\n%s", stderr)
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	// The cut answer's piece was printed as it streamed, then its line ended.
+	if want := "Fine again.\nHalf an ans\nStill here.\n"; stdout != want {
+		t.Errorf("stdout = %q, want %q", stdout, want)
+	}
+	errs, other := chatErrorLines(stderr)
+	if len(other) > 0 {
+		t.Errorf("stderr has lines besides the error and usage lines:\n%s", strings.Join(other, "\n"))
+	}
+	if len(errs) != 2 {
+		t.Fatalf("stderr has %d error lines, want 2:\n%s", len(errs), stderr)
+	}
+	if !strings.Contains(errs[0], srv.URL()) || !strings.Contains(errs[0], "500") || !strings.Contains(errs[0], "the model crashed") {
+		t.Errorf("the 500 is not reported with the server, the status and the message: %s", errs[0])
+	}
+	if !strings.Contains(errs[1], srv.URL()) || !regexp.MustCompile(`(?i)truncated|before the end|cut|incomplete|unexpected EOF`).MatchString(errs[1]) {
+		t.Errorf("the cut stream is not reported as such with the server: %s", errs[1])
+	}
+	sys, u1, u2, a2, u3, u4 := chatMsg{"system", chatSystem}, chatMsg{"user", "one"}, chatMsg{"user", "two"},
+		chatMsg{"assistant", "Fine again."}, chatMsg{"user", "three"}, chatMsg{"user", "four"}
+	first := []chatMsg{sys, u1}
+	checkRequests(t, srv,
+		first, first, first,
+		[]chatMsg{sys, u1, u2},
+		[]chatMsg{sys, u1, u2, a2, u3},
+		[]chatMsg{sys, u1, u2, a2, u3, u4},
+	)
+}
+
+// TestChatbotSplit pipes three prompts into flows/chatbot-split.yaml, whose
+// input node reads ahead without waiting for the answers: the answers are
+// still printed in order, one per line, each request carries the
+// conversation so far, and the exit is 0.
+func TestChatbotSplit(t *testing.T) {
+	srv := llmtest.New(t,
+		llmtest.Stream("First", " answer."),
+		llmtest.Stream("Second", " answer."),
+		llmtest.Stream("Third", " answer."),
+	)
+	setChatEnv(t, srv.URL())
+	code, stdout, stderr := runChatCLI(t, chatbotSplitFlow, "a\nb\nc\n")
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if want := "First answer.\nSecond answer.\nThird answer.\n"; stdout != want {
+		t.Errorf("stdout = %q, want %q", stdout, want)
+	}
+	if errs, other := chatErrorLines(stderr); len(errs)+len(other) > 0 {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	checkRequests(t, srv,
+		conversation(chatSystem, "a"),
+		conversation(chatSystem, "a", "First answer.", "b"),
+		conversation(chatSystem, "a", "First answer.", "b", "Second answer.", "c"),
+	)
+}
