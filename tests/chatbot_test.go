@@ -1,14 +1,19 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,4 +302,257 @@ func TestChatbotSplit(t *testing.T) {
 		conversation(chatSystem, "a", "First answer.", "b"),
 		conversation(chatSystem, "a", "First answer.", "b", "Second answer.", "c"),
 	)
+}
+
+// A watchBuffer collects a process's output and lets a test wait, with a
+// deadline, for text to appear in it.
+type watchBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced at each write
+	closed  bool
+}
+
+func newWatchBuffer() *watchBuffer { return &watchBuffer{changed: make(chan struct{})} }
+
+func (b *watchBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	close(b.changed)
+	b.changed = make(chan struct{})
+	return len(p), nil
+}
+
+// Close says that no more output will come: waits fail at once.
+func (b *watchBuffer) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.closed = true
+		close(b.changed)
+	}
+}
+
+func (b *watchBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitMatch waits until re matches the output from offset from on and
+// returns the submatches and the offset just past the match. It fails the
+// test when the output ends or d passes first.
+func (b *watchBuffer) waitMatch(t *testing.T, from int, re *regexp.Regexp, d time.Duration) (match []string, end int) {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		text := b.buf.String()
+		changed, closed := b.changed, b.closed
+		b.mu.Unlock()
+		if from > len(text) {
+			from = len(text)
+		}
+		if loc := re.FindStringSubmatchIndex(text[from:]); loc != nil {
+			m := make([]string, len(loc)/2)
+			for i := range m {
+				if loc[2*i] >= 0 {
+					m[i] = text[from+loc[2*i] : from+loc[2*i+1]]
+				}
+			}
+			return m, from + loc[1]
+		}
+		if closed {
+			t.Fatalf("the output ended without %q; it was:\n%s", re, text)
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("no %q within %v; the output was:\n%s", re, d, text)
+		}
+	}
+}
+
+// waitFor waits for the literal text s after offset from and returns the
+// offset just past it.
+func (b *watchBuffer) waitFor(t *testing.T, from int, s string, d time.Duration) int {
+	t.Helper()
+	_, end := b.waitMatch(t, from, regexp.MustCompile(regexp.QuoteMeta(s)), d)
+	return end
+}
+
+// buildFlowrun builds cmd/flowrun into a temporary directory, as users
+// build it, and returns the binary's path.
+func buildFlowrun(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "flowrun")
+	cmd := exec.Command(goBin, "build", "-o", bin, "../cmd/flowrun")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/flowrun: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startLLMServer starts tests/llmserver/server.mjs on a free port with one
+// inference thread and the test model, waits for its "listening on" line
+// and returns its root URL ("http://127.0.0.1:PORT"). The server is killed
+// when the test ends. The test is skipped when node, the server's
+// node_modules or the model (FLOWRUN_TEST_GGUF, by default
+// ../shared/models/stories260K.gguf beside the repository) is missing.
+func startLLMServer(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	dir, err := filepath.Abs("llmserver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-llama-cpp")); err != nil {
+		t.Skip("tests/llmserver/node_modules is missing: run (cd tests/llmserver && npm ci --omit=optional)")
+	}
+	model := os.Getenv("FLOWRUN_TEST_GGUF")
+	if model == "" {
+		model = filepath.Join("..", "..", "shared", "models", "stories260K.gguf")
+	}
+	if model, err = filepath.Abs(model); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(model); err != nil {
+		t.Skipf("the test model %s is missing (set FLOWRUN_TEST_GGUF)", model)
+	}
+
+	cmd := exec.Command(node, "server.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MODEL_PATH="+model, "PORT=0", "THREADS=1", "NODE_LLAMA_CPP_SKIP_DOWNLOAD=true")
+	stdout, stderr := newWatchBuffer(), newWatchBuffer()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		stdout.Close()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("llmserver stderr:\n%s", stderr.String())
+		}
+	})
+	m, _ := stdout.waitMatch(t, 0, regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)\n`), 90*time.Second)
+	return m[1]
+}
+
+// chunkEvent is an event of "flowrun run --events" that the real-model
+// test reads.
+type chunkEvent struct {
+	Event   string         `json:"event"`
+	Node    string         `json:"node"`
+	Run     int            `json:"run"`
+	Output  string         `json:"output"`
+	Value   any            `json:"value"`
+	Outputs map[string]any `json:"outputs"`
+	Error   string         `json:"error"`
+}
+
+// TestChatbotRealModel pipes a conversation of three turns into the built
+// flowrun binary running flows/chatbot.yaml against the real local model
+// (tests/llmserver serving stories260K). It checks that real tokens
+// streamed (several chunks per answer, and stdout has each whole answer in
+// order), that the history grew turn by turn (the server saw 2, 4 and 6
+// messages, carrying the answers as printed), and that the exit was 0.
+func TestChatbotRealModel(t *testing.T) {
+	root := startLLMServer(t)
+	bin := buildFlowrun(t)
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	prompts := []string{"Once upon a time", "Lily went to the park", "The end"}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run", "--events", events, chatbotFlow)
+	cmd.Env = append(os.Environ(), "OPENAI_BASE_URL="+root+"/v1", "OPENAI_MODEL=stories260k",
+		"OPENAI_API_KEY=", "FLOWRUN_SYSTEM_PROMPT="+chatSystem)
+	cmd.Stdin = strings.NewReader(strings.Join(prompts, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	if err != nil {
+		t.Fatalf("flowrun: %v (want exit 0)", err)
+	}
+
+	// What llm.chat streamed: the chunks of each run, and its final value.
+	f, err := os.Open(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunks := map[int][]string{}
+	var answers []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e chunkEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("events: %v in %s", err, sc.Bytes())
+		}
+		if e.Node != "reply" {
+			continue
+		}
+		switch {
+		case e.Event == "chunk" && e.Output == "out":
+			s, _ := e.Value.(string)
+			chunks[e.Run] = append(chunks[e.Run], s)
+		case e.Event == "end":
+			if e.Error != "" {
+				t.Errorf("answer %d failed: %s", e.Run, e.Error)
+			}
+			s, _ := e.Outputs["out"].(string)
+			answers = append(answers, s)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(answers) != len(prompts) {
+		t.Fatalf("llm.chat answered %d times, want %d", len(answers), len(prompts))
+	}
+	for i, a := range answers {
+		if len(chunks[i+1]) < 2 || strings.TrimSpace(a) == "" || strings.Join(chunks[i+1], "") != a {
+			t.Errorf("answer %d: %d chunks %q, whole answer %q: want real tokens streamed in several chunks", i+1, len(chunks[i+1]), chunks[i+1], a)
+		}
+	}
+	if want := strings.Join(answers, "\n") + "\n"; stdout.String() != want {
+		t.Errorf("stdout is not the answers in order, one after the other:\n got %q\nwant %q", stdout.String(), want)
+	}
+
+	// The server saw the conversation grow: 2, 4, then 6 messages.
+	resp, err := http.Get(root + "/debug/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var seen [][]chatMsg
+	if err := json.NewDecoder(resp.Body).Decode(&seen); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]chatMsg{
+		conversation(chatSystem, prompts[0]),
+		conversation(chatSystem, prompts[0], answers[0], prompts[1]),
+		conversation(chatSystem, prompts[0], answers[0], prompts[1], answers[1], prompts[2]),
+	}
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("the server saw:\n%+v\nwant:\n%+v", seen, want)
+	}
 }
