@@ -249,7 +249,10 @@ func (p *program) runWithSignals(ctx context.Context, flow *graph.Flow, opts eng
 			opts.Logger.Info("nothing to interrupt: stopping the flow")
 			runner.Stop()
 		} else {
-			opts.Logger.Info("interrupted the runs in flight; press Ctrl-C again to stop the flow")
+			// A debug record: at info it would land in the middle of the
+			// flow's own output, such as the chatbot's answer and its
+			// " [interrupted]" mark.
+			opts.Logger.Debug("interrupted the runs in flight; press Ctrl-C again to stop the flow")
 		}
 	}
 	go watchSignals(sigs, done, interrupt, runner.Stop)

@@ -1,0 +1,269 @@
+//go:build unix
+
+package tests
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/flowrun/flowrun/internal/llm/llmtest"
+)
+
+// waitTime bounds each wait for the chatbot's output in a terminal.
+const waitTime = 15 * time.Second
+
+// A ptyChat is the built flowrun running flows/chatbot.yaml in a
+// pseudo-terminal, as the session leader with the terminal as its
+// controlling terminal (so Ctrl-C in cooked mode sends it SIGINT).
+type ptyChat struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	tty    *os.File // the terminal's master side: what the user types and sees
+	out    *watchBuffer
+	pos    int // how far the output has been consumed by expect
+	exited chan struct{}
+	err    error // cmd.Wait's, once exited is closed
+}
+
+// startPTYChat starts the chatbot against baseURL in a 200×24 terminal.
+func startPTYChat(t *testing.T, bin, baseURL string) *ptyChat {
+	t.Helper()
+	cmd := exec.Command(bin, chatbotFlow)
+	cmd.Env = append(os.Environ(), "TERM=xterm", "OPENAI_BASE_URL="+baseURL, "OPENAI_MODEL="+chatModel,
+		"OPENAI_API_KEY=", "FLOWRUN_SYSTEM_PROMPT="+chatSystem)
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 200})
+	if err != nil {
+		t.Fatalf("start flowrun in a pseudo-terminal: %v", err)
+	}
+	c := &ptyChat{t: t, cmd: cmd, tty: tty, out: newWatchBuffer(), exited: make(chan struct{})}
+	copied := make(chan struct{})
+	go func() {
+		c.readTerminal() // ends with EIO once the process and its terminal are gone
+		c.out.Close()
+		close(copied)
+	}()
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-c.exited:
+		default:
+			cmd.Process.Kill()
+			<-c.exited
+		}
+		tty.Close()
+		<-copied
+		t.Logf("terminal transcript:\n%s", printable(c.out.String()))
+	})
+	return c
+}
+
+// dsrQuery is the cursor position query (DSR) that the line editor sends
+// before each prompt; it waits for the terminal's answer.
+const dsrQuery = "\x1b[6n"
+
+// readTerminal copies what the terminal shows into c.out and, like a
+// terminal emulator, answers each cursor position query with the row 1
+// and the column the cursor is in.
+func (c *ptyChat) readTerminal() {
+	buf := make([]byte, 4096)
+	var seen []byte
+	answered := 0
+	for {
+		n, err := c.tty.Read(buf)
+		if n > 0 {
+			c.out.Write(buf[:n])
+			seen = append(seen, buf[:n]...)
+			for queries := strings.Count(string(seen), dsrQuery); answered < queries; answered++ {
+				at := nthIndex(string(seen), dsrQuery, answered)
+				fmt.Fprintf(c.tty, "\x1b[1;%dR", cursorColumn(string(seen[:at])))
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// nthIndex returns the index of the n-th (from 0) s in text.
+func nthIndex(text, s string, n int) int {
+	at := 0
+	for ; n >= 0; n-- {
+		i := strings.Index(text[at:], s)
+		at += i + len(s)
+	}
+	return at - len(s)
+}
+
+// escapeSeq matches the CSI escape sequences of the output.
+var escapeSeq = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+// cursorColumn returns the column (from 1) where output leaves the cursor,
+// counting the characters after the last line end or carriage return and
+// ignoring escape sequences.
+func cursorColumn(output string) int {
+	line := output[strings.LastIndexAny(output, "\r\n")+1:]
+	line = escapeSeq.ReplaceAllString(line, "")
+	col := 1
+	for _, r := range line {
+		switch r {
+		case '\b':
+			col = max(1, col-1)
+		default:
+			col++
+		}
+	}
+	return col
+}
+
+// expect waits for s in the output not consumed yet and consumes the
+// output up to its end.
+func (c *ptyChat) expect(s string) {
+	c.t.Helper()
+	c.pos = c.out.waitFor(c.t, c.pos, s, waitTime)
+}
+
+// typeKeys writes to the terminal as the user's keyboard would.
+func (c *ptyChat) typeKeys(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.tty, s); err != nil {
+		c.t.Fatalf("type %q: %v", s, err)
+	}
+}
+
+// wantExit waits for the process to end and checks its exit code.
+func (c *ptyChat) wantExit(code int) {
+	c.t.Helper()
+	select {
+	case <-c.exited:
+	case <-time.After(waitTime):
+		c.t.Fatalf("flowrun did not exit within %v; the terminal shows:\n%s", waitTime, printable(c.out.String()))
+	}
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(c.err, &ee):
+		got = ee.ExitCode()
+	case c.err != nil:
+		c.t.Fatalf("flowrun: %v", c.err)
+	}
+	if got != code {
+		c.t.Errorf("flowrun exited with %d, want %d", got, code)
+	}
+}
+
+// printable shows control characters and escape sequences of terminal
+// output as Go escapes, keeping line ends.
+func printable(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		q := fmt.Sprintf("%q", strings.TrimRight(line, "\r\n"))
+		b.WriteString(q[1 : len(q)-1])
+		if strings.HasSuffix(line, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+// slowStory is a long answer streamed a word every 50 ms (5 s in all), so
+// that Ctrl-C arrives while it streams.
+func slowStory() (llmtest.Response, []string) {
+	words := strings.Fields(strings.Repeat("Once upon a time a tiny robot counted every star in the sky. ", 10))
+	steps := []llmtest.Step{llmtest.Data(llmtest.Chunk(map[string]any{"role": "assistant", "content": ""}, nil))}
+	pieces := make([]string, len(words))
+	for i, w := range words {
+		pieces[i] = w + " "
+		steps = append(steps, llmtest.Data(llmtest.Chunk(map[string]any{"content": pieces[i]}, nil)), llmtest.Sleep(50*time.Millisecond))
+	}
+	steps = append(steps, llmtest.Data(llmtest.Chunk(map[string]any{}, "stop")), llmtest.Done())
+	return llmtest.Response{Steps: steps}, pieces
+}
+
+// TestChatbotPTY types to the chatbot in a real terminal: the prompt
+// appears, Enter streams the answer, Ctrl-C stops it (marked
+// " [interrupted]") and brings the prompt back, the next prompt gets an
+// answer and its request carries the partial answer as the assistant's
+// message, and Ctrl-D at the prompt exits with 0.
+func TestChatbotPTY(t *testing.T) {
+	story, pieces := slowStory()
+	srv := llmtest.New(t, story, llmtest.Stream("Second", " answer."))
+	c := startPTYChat(t, buildFlowrun(t), srv.URL())
+
+	c.expect("you> ")
+	c.typeKeys("Tell me a long story\r")
+	// The answer streams: its first words show while the rest is still
+	// on its way.
+	c.expect(strings.Join(pieces[:4], ""))
+	c.typeKeys("\x03") // Ctrl-C
+	c.expect(" [interrupted]")
+	shown := c.out.String()[:c.pos]
+	c.expect("you> ")
+	c.typeKeys("And then?\r")
+	c.expect("Second answer.")
+	c.expect("you> ")
+
+	reqs := requestMessages(t, srv.Requests())
+	if len(reqs) != 2 {
+		t.Fatalf("the server saw %d requests, want 2", len(reqs))
+	}
+	got := reqs[1]
+	full := strings.Join(pieces, "")
+	if len(got) != 4 || got[2].Role != "assistant" {
+		t.Fatalf("second request: %+v; want system, user, assistant, user", got)
+	}
+	partial, marked := strings.CutSuffix(got[2].Content, " [interrupted]")
+	if !marked || !strings.HasPrefix(full, partial) || len(partial) < len(strings.Join(pieces[:4], "")) || len(partial) == len(full) {
+		t.Errorf("the assistant message is %q: want the partial answer (a prefix of the story, at least what was shown) marked \" [interrupted]\"", got[2].Content)
+	}
+	// The terminal itself echoes the Ctrl-C as "^C" (ECHOCTL), where the
+	// answer stopped.
+	if !regexp.MustCompile(regexp.QuoteMeta(partial) + `(\^C)? \[interrupted\]$`).MatchString(shown) {
+		t.Errorf("the terminal did not show the partial answer %q marked [interrupted]:\n%s", partial, printable(shown))
+	}
+	want := []chatMsg{{"system", chatSystem}, {"user", "Tell me a long story"}, got[2], {"user", "And then?"}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("second request, message %d: %+v, want %+v", i+1, got[i], want[i])
+		}
+	}
+
+	c.typeKeys("\x04") // Ctrl-D
+	c.wantExit(0)
+}
+
+// TestChatbotPTYEnd checks the other ways to end the chat in a terminal:
+// the line /exit, and Ctrl-C at the prompt, both with exit 0 and without
+// asking the server anything.
+func TestChatbotPTYEnd(t *testing.T) {
+	bin := buildFlowrun(t)
+	for _, tt := range []struct{ name, keys string }{
+		{"exit", "/exit\r"},
+		{"ctrl-c", "\x03"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := llmtest.New(t)
+			c := startPTYChat(t, bin, srv.URL())
+			c.expect("you> ")
+			c.typeKeys(tt.keys)
+			c.wantExit(0)
+			if n := srv.Count(); n != 0 {
+				t.Errorf("the server saw %d requests, want none", n)
+			}
+			if rest := c.out.String()[c.pos:]; regexp.MustCompile(`(?i)error|panic`).MatchString(rest) {
+				t.Errorf("the terminal shows an error:\n%s", printable(rest))
+			}
+		})
+	}
+}
