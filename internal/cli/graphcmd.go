@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -93,7 +92,7 @@ func edges(flow *graph.Flow) []edge {
 }
 
 func jsonText(v any) string {
-	raw, err := json.Marshal(v)
+	raw, err := marshalPlain(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}

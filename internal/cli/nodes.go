@@ -228,7 +228,7 @@ func describeInput(in registry.Input) inputDesc {
 		Enum:     in.Enum,
 	}
 	if in.HasDefault {
-		raw, err := json.Marshal(in.Default)
+		raw, err := marshalPlain(in.Default)
 		if err != nil {
 			raw = []byte(`null`) // registry defaults are JSON-shaped
 		}
@@ -239,6 +239,18 @@ func describeInput(in registry.Input) inputDesc {
 }
 
 // writeJSON writes v as indented JSON, with <, > and & left as they are.
+// marshalPlain is json.Marshal without escaping <, > and &, which people
+// read in defaults such as a "> " prompt.
+func marshalPlain(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -321,7 +333,7 @@ func inputType(in inputDesc) string {
 	}
 	vals := make([]string, len(in.Enum))
 	for i, v := range in.Enum {
-		raw, _ := json.Marshal(v)
+		raw, _ := marshalPlain(v)
 		vals[i] = string(raw)
 	}
 	return in.Type + " (" + strings.Join(vals, "|") + ")"
