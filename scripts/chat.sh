@@ -9,8 +9,17 @@ cd "$(dirname "$0")/.."
 
 go build -o flowrun ./cmd/flowrun
 
+# On a terminal, job control runs the local server and flowrun in process
+# groups of their own, flowrun's in the foreground: a Ctrl-C reaches
+# flowrun alone, which stops the answer being streamed and goes on, and
+# neither the server nor this script and make, which would end.
+if [ -t 0 ]; then
+	set -m
+fi
+
 if [ -n "${OPENAI_BASE_URL:-}" ]; then
-	exec ./flowrun flows/chatbot.yaml "$@"
+	./flowrun flows/chatbot.yaml "$@"
+	exit
 fi
 
 model="${FLOWRUN_MODEL:-../shared/models/stories260K.gguf}"
@@ -31,7 +40,7 @@ fi
 log=$(mktemp)
 MODEL_PATH="$(realpath "$model")" PORT=0 node tests/llmserver/server.mjs >"$log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 300); do
 	url=$(sed -n 's/^listening on //p' "$log")
 	[ -n "$url" ] && break
