@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -37,9 +38,20 @@ type ptyChat struct {
 // startPTYChat starts the chatbot against baseURL in a 200×24 terminal.
 func startPTYChat(t *testing.T, bin, baseURL string) *ptyChat {
 	t.Helper()
-	cmd := exec.Command(bin, chatbotFlow)
+	return startPTY(t, chatCommand(baseURL, bin, chatbotFlow))
+}
+
+// chatCommand returns the command that runs the chatbot against baseURL.
+func chatCommand(baseURL, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), "TERM=xterm", "OPENAI_BASE_URL="+baseURL, "OPENAI_MODEL="+chatModel,
 		"OPENAI_API_KEY=", "FLOWRUN_SYSTEM_PROMPT="+chatSystem)
+	return cmd
+}
+
+// startPTY starts cmd in a 200×24 terminal.
+func startPTY(t *testing.T, cmd *exec.Cmd) *ptyChat {
+	t.Helper()
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 200})
 	if err != nil {
 		t.Fatalf("start flowrun in a pseudo-terminal: %v", err)
@@ -159,7 +171,7 @@ func (c *ptyChat) wantExit(code int) {
 		c.t.Fatalf("flowrun: %v", c.err)
 	}
 	if got != code {
-		c.t.Errorf("flowrun exited with %d, want %d", got, code)
+		c.t.Errorf("%s ended with %v, want exit code %d", filepath.Base(c.cmd.Path), c.err, code)
 	}
 }
 
@@ -200,7 +212,17 @@ func TestChatbotPTY(t *testing.T) {
 	story, pieces := slowStory()
 	srv := llmtest.New(t, story, llmtest.Stream("Second", " answer."))
 	c := startPTYChat(t, buildFlowrun(t), srv.URL())
+	interruptAndGoOn(c, srv, pieces)
+	c.typeKeys("\x04") // Ctrl-D
+	c.wantExit(0)
+}
 
+// interruptAndGoOn has the conversation of TestChatbotPTY with the chatbot
+// in c, whose server srv streams slowStory's pieces and then "Second
+// answer.", and checks it.
+func interruptAndGoOn(c *ptyChat, srv *llmtest.Server, pieces []string) {
+	t := c.t
+	t.Helper()
 	c.expect("you> ")
 	c.typeKeys("Tell me a long story\r")
 	// The answer streams: its first words show while the rest is still
@@ -238,9 +260,29 @@ func TestChatbotPTY(t *testing.T) {
 			t.Errorf("second request, message %d: %+v, want %+v", i+1, got[i], want[i])
 		}
 	}
+}
 
+// TestChatbotMakeChat has the same conversation through "make chat" (with
+// OPENAI_BASE_URL set, so against the fake server): the Ctrl-C must reach
+// flowrun alone, not make and scripts/chat.sh, and the exit is 0. It builds
+// ./flowrun at the repository root, as "make chat" does.
+func TestChatbotMakeChat(t *testing.T) {
+	for _, prog := range []string{"make", "bash", "go"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			t.Skipf("%s is not installed", prog)
+		}
+	}
+	story, pieces := slowStory()
+	srv := llmtest.New(t, story, llmtest.Stream("Second", " answer."))
+	cmd := chatCommand(srv.URL(), "make", "--no-print-directory", "chat")
+	cmd.Dir = ".."
+	c := startPTY(t, cmd)
+	interruptAndGoOn(c, srv, pieces)
 	c.typeKeys("\x04") // Ctrl-D
 	c.wantExit(0)
+	if rest := c.out.String()[c.pos:]; strings.Contains(rest, "make: ") {
+		t.Errorf("make reports a problem:\n%s", printable(rest))
+	}
 }
 
 // TestChatbotPTYEnd checks the other ways to end the chat in a terminal:
