@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -264,7 +265,14 @@ func (ru *run) execute() error {
 	nerr := &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: ru.gen, Err: err, Stack: stack}
 	if ns.n.OnError == "continue" {
 		ru.reported, ru.failure = true, nerr
-		r.log.Error("run failed; the flow goes on (on_error: continue)", "node", ns.n.ID, "generation", ru.gen+1, "error", err)
+		// Stream readers see the failure at the end of their stream and
+		// report it themselves (term.chat prints one line); otherwise this
+		// log line is where it shows.
+		level := slog.LevelWarn
+		if ru.outQueues != nil && slices.ContainsFunc(ru.outQueues, func(qs []*chunkQueue) bool { return len(qs) > 0 }) {
+			level = slog.LevelDebug
+		}
+		r.log.Log(ru.ctx, level, "run failed; the flow goes on (on_error: continue)", "node", ns.n.ID, "generation", ru.gen+1, "error", err)
 	}
 	return nerr
 }

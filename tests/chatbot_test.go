@@ -125,19 +125,12 @@ func checkRequests(t *testing.T, srv *llmtest.Server, want ...[]chatMsg) {
 // logRecord matches the lines of the CLI's text logger (level=...).
 var logRecord = regexp.MustCompile(`^level=[A-Z]+ `)
 
-// engineContinueRecord matches the engine's log record of a run that
-// failed under on_error: continue. In the chatbot it repeats term.chat's
-// error line; the engine, not the chatbot, writes it (engine/run.go,
-// run.execute), so it is told apart here and reported.
-var engineContinueRecord = regexp.MustCompile(`^level=ERROR msg="run failed; the flow goes on \(on_error: continue\)" .* node=reply `)
-
 // chatErrorLines splits stderr into term.chat's "error: " lines and the
-// other lines, leaving out usage lines ("[N prompt + M completion tokens]")
-// and the engine's on_error record.
+// other lines, leaving out usage lines ("[N prompt + M completion tokens]").
 func chatErrorLines(stderr string) (errs, other []string) {
 	for _, l := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
 		switch {
-		case l == "", engineContinueRecord.MatchString(l), usageLine.MatchString(l):
+		case l == "", usageLine.MatchString(l):
 		case strings.HasPrefix(l, "error: "):
 			errs = append(errs, l)
 		default:
