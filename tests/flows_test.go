@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/flowrun/flowrun/builtin"
 	"github.com/flowrun/flowrun/internal/cli"
+	"github.com/flowrun/flowrun/registry"
 )
 
 // exampleRuns says how to run each example flow in flows/ and what its
@@ -90,5 +94,34 @@ func TestExampleFlows(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEveryTypeIsUsed checks that every built-in node type appears in an
+// example flow or a conformance case, so that each is shown working end
+// to end.
+func TestEveryTypeIsUsed(t *testing.T) {
+	reg := registry.New()
+	if err := builtin.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	typeLine := regexp.MustCompile(`(?m)\btype:\s*([a-z][a-z0-9_.]*)\s*[,}\n]`)
+	for _, pattern := range []string{"../flows/*.yaml", "testdata/conformance/*.txtar"} {
+		files, _ := filepath.Glob(pattern)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range typeLine.FindAllStringSubmatch(string(data), -1) {
+				used[m[1]] = true
+			}
+		}
+	}
+	for _, typ := range reg.Types() {
+		if !used[typ] {
+			t.Errorf("type %s is used by no example flow and no conformance case", typ)
+		}
 	}
 }
