@@ -2,10 +2,6 @@ package graph
 
 import (
 	"encoding/json"
-	"runtime"
-	"strings"
-	"sync"
-	"weak"
 
 	"github.com/flowrun/flowrun/registry"
 	"github.com/flowrun/flowrun/schema"
@@ -15,7 +11,6 @@ import (
 // A flowSchema is the schema generated from one registry, compiled, with
 // the parsed document the error messages look things up in.
 type flowSchema struct {
-	types string
 	// root checks a file with an empty nodes mapping; shape checks a node
 	// whatever its type and byType the inputs, with and defaults of a node
 	// of a registered type.
@@ -25,20 +20,20 @@ type flowSchema struct {
 	doc    any
 }
 
-// schemaCache maps a weak pointer to a registry to its *flowSchema. It is
-// a cache only: an entry is rebuilt when the registry's types changed and
-// dropped when the registry is garbage collected.
-var schemaCache sync.Map
+// schemaMemo is the key of the compiled schema in a registry's memo.
+type schemaMemo struct{}
 
-// schemaFor returns the compiled schema of reg's types.
+// schemaFor returns the compiled schema of reg's types, built once per
+// registry (and again after types were registered).
 func schemaFor(reg *registry.Registry) (*flowSchema, error) {
-	key := weak.Make(reg)
-	types := strings.Join(reg.Types(), "\n")
-	if v, ok := schemaCache.Load(key); ok {
-		if fs := v.(*flowSchema); fs.types == types {
-			return fs, nil
-		}
+	v, err := reg.Memo(schemaMemo{}, func() (any, error) { return buildSchema(reg) })
+	if err != nil {
+		return nil, err
 	}
+	return v.(*flowSchema), nil
+}
+
+func buildSchema(reg *registry.Registry) (*flowSchema, error) {
 	doc, err := schema.Generate(reg)
 	if err != nil {
 		return nil, err
@@ -52,15 +47,12 @@ func schemaFor(reg *registry.Registry) (*flowSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	fs := &flowSchema{types: types, root: parts[0], shape: parts[1], byType: map[string]*jsonschema.Schema{}}
+	fs := &flowSchema{root: parts[0], shape: parts[1], byType: map[string]*jsonschema.Schema{}}
 	for i, name := range names {
 		fs.byType[name] = parts[i+2]
 	}
 	if err := json.Unmarshal(doc, &fs.doc); err != nil {
 		return nil, err
-	}
-	if _, loaded := schemaCache.Swap(key, fs); !loaded {
-		runtime.AddCleanup(reg, func(k weak.Pointer[registry.Registry]) { schemaCache.Delete(k) }, key)
 	}
 	return fs, nil
 }

@@ -17,8 +17,15 @@ var (
 // A Registry maps type names to node type declarations. The zero value is
 // not usable; create one with [New]. A Registry is safe for concurrent use.
 type Registry struct {
-	mu    sync.RWMutex
-	specs map[string]*Spec
+	mu      sync.RWMutex
+	specs   map[string]*Spec
+	version int // counts registrations, to tell outdated memos
+	memo    map[any]memo
+}
+
+type memo struct {
+	version int
+	value   any
 }
 
 // New returns an empty registry.
@@ -40,7 +47,34 @@ func (r *Registry) Register(s Spec) error {
 		return fmt.Errorf("register %q: type already registered", s.Type)
 	}
 	r.specs[s.Type] = &s
+	r.version++
 	return nil
+}
+
+// Memo returns the value cached under key, computing it with build when
+// there is none or when types were registered since it was built. Packages
+// that derive something costly from the registry's types (the loader's
+// compiled JSON Schema) keep it here, so that it lives as long as the
+// registry and needs no cache of their own. Use an unexported type as key.
+func (r *Registry) Memo(key any, build func() (any, error)) (any, error) {
+	r.mu.RLock()
+	m, ok := r.memo[key]
+	version := r.version
+	r.mu.RUnlock()
+	if ok && m.version == version {
+		return m.value, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.memo == nil {
+		r.memo = make(map[any]memo)
+	}
+	r.memo[key] = memo{version: version, value: v}
+	return v, nil
 }
 
 // MustRegister is like Register but panics on error. Use it only while a
