@@ -43,9 +43,9 @@ func Load(filename string, src []byte, reg *registry.Registry, opts Options) (*F
 		return nil, finish(errs)
 	}
 	flow := l.expand(raw)
-	if len(l.errs) > 0 {
-		return nil, finish(l.errs)
-	}
+	// Cycles are analysed even when other meaning errors were found: the
+	// analysis uses only the connections that resolved, so it adds no
+	// cascade, and a cycle that cannot start is worth knowing at once.
 	analyseCycles(flow, &l.errs)
 	if len(l.errs) > 0 {
 		return nil, finish(l.errs)
