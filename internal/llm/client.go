@@ -262,8 +262,10 @@ func (c *Client) Stream(ctx context.Context, req Request, onDelta func(Delta) er
 			return res, cbErr.err
 		}
 		retry, delay, giveUp := c.Retry.decide(attempt, hdr, err, delivered)
-		setAttempts(err, attempt+1, giveUp)
 		if !retry {
+			// Only the final error counts the attempts ("gave up after
+			// N attempts"); an error that will be retried does not.
+			setAttempts(err, attempt+1, giveUp)
 			return res, err
 		}
 		if c.Retry.OnRetry != nil {
