@@ -252,7 +252,7 @@ func (r *Runner) result() (*Result, error) {
 			continue
 		}
 		outs := make(map[string]any, len(ns.final))
-		for i, o := range ns.n.Spec.Outputs {
+		for i, o := range ns.outputs {
 			outs[o.Name] = ns.final[i]
 		}
 		res.Final[ns.n.ID] = outs

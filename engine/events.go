@@ -72,7 +72,7 @@ func (l *eventLog) chunk(ru *run, out int, v any) {
 	if l == nil {
 		return
 	}
-	l.write(&event{Event: "chunk", Node: ru.node.n.ID, Run: ru.gen + 1, Output: ru.node.n.Spec.Outputs[out].Name, Value: v})
+	l.write(&event{Event: "chunk", Node: ru.node.n.ID, Run: ru.gen + 1, Output: ru.node.outputs[out].Name, Value: v})
 }
 
 func (l *eventLog) end(ru *run, err error) {
@@ -80,7 +80,7 @@ func (l *eventLog) end(ru *run, err error) {
 		return
 	}
 	e := &event{Event: "end", Node: ru.node.n.ID, Run: ru.gen + 1, Outputs: map[string]any{}}
-	for i, o := range ru.node.n.Spec.Outputs {
+	for i, o := range ru.node.outputs {
 		e.Outputs[o.Name] = ru.finals[i]
 	}
 	if err != nil {

@@ -157,7 +157,7 @@ func (ru *run) Defaulted(name string) bool {
 func (ru *run) Generation() int { return ru.gen }
 
 func (ru *run) output(name string) (int, bool) {
-	if outs := ru.node.n.Spec.Outputs; len(outs) == 1 && outs[0].Name == name {
+	if outs := ru.node.outputs; len(outs) == 1 && outs[0].Name == name {
 		return 0, true
 	}
 	i, ok := ru.node.outIndex[name]
@@ -313,6 +313,14 @@ func panicError(p any) error {
 func (ru *run) finish(err error) {
 	for i := range ru.finals {
 		switch {
+		case i == ru.node.errOut:
+			ru.finals[i] = nil
+			if ru.reported {
+				var nerr *NodeError
+				if errors.As(ru.failure, &nerr) {
+					ru.finals[i] = nerr.Err.Error()
+				}
+			}
 		case ru.reported:
 			ru.finals[i] = nil
 		case ru.set[i]:

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/registry"
 )
 
 // The scheduler implements the generation rule of the contract (§2-3):
@@ -43,6 +44,8 @@ type nodeState struct {
 	streamOut [][]*edge
 	inIndex   map[string]int
 	outIndex  map[string]int
+	outputs   []registry.Output // the node's outputs (graph.Node.Outputs)
+	errOut    int               // index of graph.ErrorOutput, or -1
 	streams   bool
 
 	spare    *run // a completed run to reuse (non-streaming nodes)
@@ -71,20 +74,26 @@ type edge struct {
 }
 
 func newNodeState(n *graph.Node) *nodeState {
+	outputs := n.Outputs()
 	ns := &nodeState{
 		n:        n,
 		inIndex:  make(map[string]int, len(n.Inputs)),
-		outIndex: make(map[string]int, len(n.Spec.Outputs)),
+		outIndex: make(map[string]int, len(outputs)),
+		outputs:  outputs,
+		errOut:   -1,
 		streams:  n.Spec.Streams,
-		final:    make([]any, len(n.Spec.Outputs)),
+		final:    make([]any, len(outputs)),
 	}
 	for i, b := range n.Inputs {
 		ns.inIndex[b.Name] = i
 	}
-	for i, o := range n.Spec.Outputs {
+	for i, o := range outputs {
 		ns.outIndex[o.Name] = i
 	}
-	ns.streamOut = make([][]*edge, len(n.Spec.Outputs))
+	if len(outputs) > len(n.Spec.Outputs) {
+		ns.errOut = len(outputs) - 1
+	}
+	ns.streamOut = make([][]*edge, len(outputs))
 	return ns
 }
 

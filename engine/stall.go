@@ -81,7 +81,7 @@ func (r *Runner) describeRun(ns *nodeState) string {
 	for i, qs := range ru.outQueues {
 		for j, q := range qs {
 			if _, producer := q.waiting(); producer {
-				s += fmt.Sprintf(", blocked emitting %q: %s has not read its buffer", ns.n.Spec.Outputs[i].Name, ns.streamOut[i][j].to.n.ID)
+				s += fmt.Sprintf(", blocked emitting %q: %s has not read its buffer", ns.outputs[i].Name, ns.streamOut[i][j].to.n.ID)
 			}
 		}
 	}

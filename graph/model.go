@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/flowrun/flowrun/registry"
@@ -83,6 +84,24 @@ type Node struct {
 	Params map[string]any
 }
 
+// ErrorOutput is the output a node with on_error: continue has besides its
+// type's outputs: the cause of a failed run, as a string, or null after a
+// run that succeeded. Consumers can connect to it ("node.error").
+const ErrorOutput = "error"
+
+// Outputs returns the node's outputs: its type's, plus ErrorOutput when a
+// failed run does not end the flow (on_error: continue) and the type has
+// no output of that name.
+func (n *Node) Outputs() []registry.Output {
+	if n.OnError != "continue" || n.Spec.HasOutput(ErrorOutput) {
+		return n.Spec.Outputs
+	}
+	return append(slices.Clip(n.Spec.Outputs), registry.Output{
+		Name: ErrorOutput, Type: registry.String,
+		Doc: "Why the last run failed, or null when it succeeded (on_error: continue).",
+	})
+}
+
 // Input returns the node's binding of the named input, or nil.
 func (n *Node) Input(name string) *Binding {
 	for _, b := range n.Inputs {
@@ -148,7 +167,7 @@ type Binding struct {
 type Ref struct {
 	Node   *Node
 	Output string
-	// Index is the output's position in Node.Spec.Outputs.
+	// Index is the output's position in Node.Outputs().
 	Index int
 }
 

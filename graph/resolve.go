@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"slices"
 	"strings"
+
+	"github.com/flowrun/flowrun/registry"
 )
 
 // A source is what a reference resolves to: an output of a node, or a
@@ -39,13 +42,16 @@ func (l *loader) resolve(sc *scope, text, what string, at place) (source, bool) 
 	case m.sub != nil:
 		return l.subOutput(sc, m, out, hasOut, what, at)
 	}
-	spec := m.node.Spec
+	outputs := m.node.Outputs()
 	if !hasOut {
-		out = spec.Outputs[0].Name
+		out = outputs[0].Name
 	}
-	i := spec.OutputIndex(out)
+	i := slices.IndexFunc(outputs, func(o registry.Output) bool { return o.Name == out })
 	if i < 0 {
-		names := spec.OutputNames()
+		names := make([]string, len(outputs))
+		for j, o := range outputs {
+			names[j] = o.Name
+		}
 		l.errs.addAt(at, "%s: %s has no output %q%s; its outputs are %s", what, m.describe(sc), out, didYouMean(out, names), quoteList(names))
 		return source{}, false
 	}
