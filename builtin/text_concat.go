@@ -37,7 +37,7 @@ func checkConcat(cfg registry.Config) error {
 		return err
 	}
 	if len(variadicNames(cfg, "sep")) == 0 {
-		return errors.New("text.concat needs at least one input to join, such as a: and b:")
+		return errors.New("text.concat needs at least one input to join (a and b, for example)")
 	}
 	return nil
 }

@@ -227,7 +227,7 @@ func (ru *run) execute() error {
 	var err error
 	var stack string
 	for attempt := 1; ; attempt++ {
-		err, stack = ru.call()
+		stack, err = ru.call()
 		if err == nil {
 			err = ru.misuse
 		}
@@ -292,13 +292,13 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // call invokes the node once, turning a panic into an error with stack.
-func (ru *run) call() (err error, stack string) {
+func (ru *run) call() (stack string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err, stack = panicError(p), string(debug.Stack())
+			stack, err = string(debug.Stack()), panicError(p)
 		}
 	}()
-	return ru.node.impl.Run(ru.ctx, ru, ru), ""
+	return "", ru.node.impl.Run(ru.ctx, ru, ru)
 }
 
 func panicError(p any) error {

@@ -122,9 +122,6 @@ func checkRequests(t *testing.T, srv *llmtest.Server, want ...[]chatMsg) {
 	}
 }
 
-// logRecord matches the lines of the CLI's text logger (level=...).
-var logRecord = regexp.MustCompile(`^level=[A-Z]+ `)
-
 // chatErrorLines splits stderr into term.chat's "error: " lines and the
 // other lines, leaving out usage lines ("[N prompt + M completion tokens]").
 func chatErrorLines(stderr string) (errs, other []string) {
