@@ -31,11 +31,7 @@ type divNode struct{}
 var _ registry.Node = (*divNode)(nil)
 
 func (*divNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
-	a, err := numberInput(in, "a")
-	if err != nil {
-		return err
-	}
-	b, err := numberInput(in, "b")
+	a, b, err := numberOperands(in)
 	if err != nil {
 		return err
 	}

@@ -28,11 +28,7 @@ type subNode struct{}
 var _ registry.Node = (*subNode)(nil)
 
 func (*subNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
-	a, err := numberInput(in, "a")
-	if err != nil {
-		return err
-	}
-	b, err := numberInput(in, "b")
+	a, b, err := numberOperands(in)
 	if err != nil {
 		return err
 	}

@@ -399,3 +399,14 @@ func wantString(input string, v any) (string, error) {
 	}
 	return s, nil
 }
+
+// numberOperands reads the number inputs a and b of a two-operand type.
+func numberOperands(in registry.Inputs) (a, b any, err error) {
+	if a, err = numberInput(in, "a"); err != nil {
+		return nil, nil, err
+	}
+	if b, err = numberInput(in, "b"); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
