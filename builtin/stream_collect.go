@@ -40,19 +40,17 @@ var _ registry.Node = (*collectNode)(nil)
 func (n *collectNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)
-	chunks, err := readAll(ctx, s)
+	chunks, err := readAll(ctx, s, n.reverse)
 	if err != nil {
 		return err
-	}
-	if n.reverse {
-		slices.Reverse(chunks)
 	}
 	out.Set("out", chunks)
 	return nil
 }
 
-// readAll reads a stream to its end. The list is never nil.
-func readAll(ctx context.Context, s registry.Stream) ([]any, error) {
+// readAll reads a stream to its end, last chunk first when reverse is set.
+// The list is never nil.
+func readAll(ctx context.Context, s registry.Stream, reverse bool) ([]any, error) {
 	chunks := []any{}
 	for {
 		c, ok, err := s.Next(ctx)
@@ -60,6 +58,9 @@ func readAll(ctx context.Context, s registry.Stream) ([]any, error) {
 			return nil, err
 		}
 		if !ok {
+			if reverse {
+				slices.Reverse(chunks)
+			}
 			return chunks, nil
 		}
 		chunks = append(chunks, c)

@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/flowrun/flowrun/registry"
@@ -58,12 +57,9 @@ var _ registry.Node = (*joinNode)(nil)
 func (n *joinNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)
-	chunks, err := readAll(ctx, s)
+	chunks, err := readAll(ctx, s, n.reverse)
 	if err != nil {
 		return err
-	}
-	if n.reverse {
-		slices.Reverse(chunks)
 	}
 	parts := make([]string, len(chunks))
 	for i, c := range chunks {
