@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 	"github.com/flowrun/flowrun/registry"
 )
 

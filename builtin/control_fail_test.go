@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 )
 
 func TestControlFail(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 )
 
 func TestFileWrite(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/flowrun/flowrun/internal/llm/llmtest"
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 	"github.com/flowrun/flowrun/registry"
 )
 

@@ -3,7 +3,7 @@ package builtin
 import (
 	"testing"
 
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 )
 
 func TestStateAccumulator(t *testing.T) {

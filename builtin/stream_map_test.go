@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 	"github.com/flowrun/flowrun/registry"
 )
 

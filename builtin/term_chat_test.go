@@ -13,7 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 	"github.com/flowrun/flowrun/registry"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowrun/flowrun/internal/nodetest"
+	"github.com/flowrun/flowrun/nodetest"
 )
 
 func TestTextConcat(t *testing.T) {

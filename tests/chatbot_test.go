@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowrun/flowrun/internal/cli"
+	"github.com/flowrun/flowrun/flowcli"
 	"github.com/flowrun/flowrun/internal/llm/llmtest"
 )
 
@@ -28,7 +28,7 @@ import (
 // (chatbot_pty_test.go), and for time to first token
 // (chatbot_bench_test.go).
 //
-// cli.Main reads the environment with os.Getenv, so the tests that run it
+// flowcli.Main reads the environment with os.Getenv, so the tests that run it
 // set OPENAI_BASE_URL with t.Setenv and are not parallel.
 
 const (
@@ -63,7 +63,7 @@ func runChatCLI(t *testing.T, flow, stdin string) (code int, stdout, stderr stri
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	code = cli.Main(ctx, []string{"flowrun", "run", flow}, strings.NewReader(stdin), &out, &errOut)
+	code = flowcli.Main(ctx, []string{"flowrun", "run", flow}, nil, strings.NewReader(stdin), &out, &errOut)
 	if ctx.Err() != nil {
 		t.Fatalf("flowrun run %s did not end within a minute\nstdout:\n%s\nstderr:\n%s", flow, out.String(), errOut.String())
 	}

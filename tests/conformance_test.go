@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowrun/flowrun/internal/cli"
+	"github.com/flowrun/flowrun/flowcli"
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
@@ -89,7 +89,7 @@ func runCase(t *testing.T, file string) {
 	argv := append([]string{"flowrun", "run", "--print-final", "json", "--events", events}, args...)
 	argv = append(argv, filepath.Join(dir, "flow.yaml"))
 	var stdout, stderr bytes.Buffer
-	r := caseRun{exit: cli.Main(t.Context(), argv, strings.NewReader(""), &stdout, &stderr)}
+	r := caseRun{exit: flowcli.Main(t.Context(), argv, nil, strings.NewReader(""), &stdout, &stderr)}
 	r.stdout, r.stderr = stdout.String(), stderr.String()
 	if r.exit == 0 || strings.HasPrefix(strings.TrimSpace(r.stdout), "{") {
 		_ = json.Unmarshal(stdout.Bytes(), &r.final)

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/flowrun/flowrun/builtin"
-	"github.com/flowrun/flowrun/internal/cli"
+	"github.com/flowrun/flowrun/flowcli"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -56,7 +56,7 @@ func TestExampleFlows(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	args := append([]string{"flowrun", "validate"}, files...)
-	if code := cli.Main(t.Context(), args, strings.NewReader(""), &stdout, &stderr); code != 0 {
+	if code := flowcli.Main(t.Context(), args, nil, strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("flowrun validate flows/: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	for _, file := range files {
@@ -84,7 +84,7 @@ func TestExampleFlows(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			args := append(append([]string{"flowrun", "run"}, run.args...), file)
-			code := cli.Main(t.Context(), args, strings.NewReader(run.stdin), &stdout, &stderr)
+			code := flowcli.Main(t.Context(), args, nil, strings.NewReader(run.stdin), &stdout, &stderr)
 			if code != 0 {
 				t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())
 			}

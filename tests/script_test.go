@@ -16,7 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/flowrun/flowrun/internal/cli"
+	"github.com/flowrun/flowrun/flowcli"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp targets of failing scripts in testdata/script")
@@ -27,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the cmp targets of failing scri
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"flowrun": func() {
-			os.Exit(cli.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+			os.Exit(flowcli.Main(context.Background(), os.Args, nil, os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
 }

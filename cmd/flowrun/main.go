@@ -8,9 +8,9 @@ import (
 	"context"
 	"os"
 
-	"github.com/flowrun/flowrun/internal/cli"
+	"github.com/flowrun/flowrun/flowcli"
 )
 
 func main() {
-	os.Exit(cli.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(flowcli.Main(context.Background(), os.Args, nil, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -1,4 +1,4 @@
-package cli
+package flowcli
 
 import (
 	ucli "github.com/urfave/cli/v2"
@@ -24,7 +24,7 @@ Examples:
 			if c.NArg() > 0 {
 				return usagef(helpName(c), "takes no arguments")
 			}
-			reg, err := newRegistry()
+			reg, err := p.newRegistry()
 			if err != nil {
 				return err
 			}

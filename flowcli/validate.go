@@ -1,4 +1,4 @@
-package cli
+package flowcli
 
 import (
 	"errors"
@@ -72,7 +72,7 @@ func (p *program) validateAction(c *ucli.Context) error {
 	if ioErr != nil {
 		fmt.Fprintf(p.stderr, "flowrun: %v\n", ioErr)
 	}
-	reg, err := newRegistry()
+	reg, err := p.newRegistry()
 	if err != nil {
 		return err
 	}

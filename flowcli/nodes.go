@@ -1,4 +1,4 @@
-package cli
+package flowcli
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ Examples:
 			if c.NArg() > 0 {
 				return usagef(helpName(c), "takes no arguments")
 			}
-			reg, err := newRegistry()
+			reg, err := p.newRegistry()
 			if err != nil {
 				return err
 			}
@@ -92,7 +92,7 @@ Examples:
 			if c.NArg() != 1 {
 				return usagef(helpName(c), "want one node type, got %d arguments", c.NArg())
 			}
-			reg, err := newRegistry()
+			reg, err := p.newRegistry()
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package cli
+package flowcli
 
 import (
 	"context"
@@ -216,7 +216,7 @@ func (p *program) load(file string, set []string) (*graph.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := newRegistry()
+	reg, err := p.newRegistry()
 	if err != nil {
 		return nil, err
 	}

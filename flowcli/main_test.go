@@ -1,4 +1,4 @@
-package cli
+package flowcli
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ func TestMainConcurrent(t *testing.T) {
 			t.Run(tt.args, func(t *testing.T) {
 				t.Parallel()
 				var stdout, stderr bytes.Buffer
-				code := Main(t.Context(), strings.Fields(tt.args), strings.NewReader(""), &stdout, &stderr)
+				code := Main(t.Context(), strings.Fields(tt.args), nil, strings.NewReader(""), &stdout, &stderr)
 				if code != tt.code {
 					t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr.String())
 				}

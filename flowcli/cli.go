@@ -1,4 +1,4 @@
-package cli
+package flowcli
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 )
 
 // Version is flowrun's version, printed by "flowrun --version". Release
-// builds set it with -ldflags "-X github.com/flowrun/flowrun/internal/cli.Version=v1.2.3".
+// builds set it with -ldflags "-X github.com/flowrun/flowrun/flowcli.Version=v1.2.3".
 // When it is left at "dev", the module version recorded by "go install"
 // is used instead. It is the one package-level variable of flowrun that is
 // meant to be written, and only by the linker.
@@ -37,12 +37,17 @@ func version() string {
 	return Version
 }
 
-// Main runs flowrun with args (args[0] is the program name) and returns the
-// exit code (see [ExitCode]). It reads the flow's standard input from
-// stdin, writes data to stdout and diagnostics to stderr, and handles
-// SIGINT and SIGTERM while a flow runs. It never calls os.Exit.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Main runs flowrun with args (args[0] is the program name) over the node
+// types of reg and returns the exit code (see [ExitCode]). A nil reg means
+// the built-in node types ([builtin.Register]); a program with node types
+// of its own passes a registry holding them (and usually the built-ins
+// too), and every command (run, validate, explain, nodes, schema, graph)
+// knows them. Main reads the flow's standard input from stdin, writes data
+// to stdout and diagnostics to stderr, and handles SIGINT and SIGTERM while
+// a flow runs. It never calls os.Exit.
+func Main(ctx context.Context, args []string, reg *registry.Registry, stdin io.Reader, stdout, stderr io.Writer) int {
 	p := &program{
+		reg:     reg,
 		stdin:   stdin,
 		stdout:  stdout,
 		stderr:  stderr,
@@ -54,6 +59,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 // A program is one invocation of flowrun with its side effects.
 type program struct {
+	// reg holds the node types; nil means the built-in ones.
+	reg    *registry.Registry
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -105,8 +112,12 @@ func (p *program) report(err error) {
 	}
 }
 
-// newRegistry returns a registry with the built-in node types.
-func newRegistry() (*registry.Registry, error) {
+// newRegistry returns the program's registry, or a new one with the
+// built-in node types when the program was given none.
+func (p *program) newRegistry() (*registry.Registry, error) {
+	if p.reg != nil {
+		return p.reg, nil
+	}
 	reg := registry.New()
 	if err := builtin.Register(reg); err != nil {
 		return nil, fmt.Errorf("registering built-in nodes: %w", err)
