@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: chat test flowrun
+.PHONY: chat test test-deps flowrun
 
 # flowrun builds the command into ./flowrun.
 flowrun:
@@ -11,10 +11,19 @@ flowrun:
 
 # chat runs the streaming terminal chatbot: against $OPENAI_BASE_URL when it
 # is set, else against the local model server, which it installs, starts
-# and stops (scripts/chat.sh).
+# and stops (scripts/chat.sh). FLOW=flows/chatbot-split.yaml runs the
+# other chatbot.
 chat:
 	./scripts/chat.sh
 
-# test vets and tests every package with the race detector.
-test:
-	$(GO) vet ./... && $(GO) test -race ./...
+# test-deps installs what the tests need beyond Go (the local model
+# server's npm packages), or fails naming what is missing
+# (scripts/test-deps.sh).
+test-deps:
+	./scripts/test-deps.sh
+
+# test vets and tests every package with the race detector. With
+# FLOWRUN_TEST_ALL=1 a test that misses something fails instead of being
+# skipped, so every test runs.
+test: test-deps
+	$(GO) vet ./... && FLOWRUN_TEST_ALL=1 $(GO) test -race ./...

@@ -13,6 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/flowrun/flowrun/internal/testenv"
 	"github.com/flowrun/flowrun/nodetest"
 	"github.com/flowrun/flowrun/registry"
 )
@@ -162,7 +163,7 @@ func (p *ptyOutput) waitFor(t *testing.T, s string, from int) int {
 func TestTermChatTerminal(t *testing.T) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+		testenv.Missing(t, "no pseudo-terminal: %v", err)
 	}
 	defer ptmx.Close()
 	defer tty.Close()

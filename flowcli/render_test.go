@@ -11,6 +11,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/internal/testenv"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -81,7 +82,7 @@ func TestStyleFor(t *testing.T) {
 
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+		testenv.Missing(t, "no pseudo-terminal: %v", err)
 	}
 	defer ptmx.Close()
 	defer tty.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/flowrun/flowrun/internal/llm/llmtest"
+	"github.com/flowrun/flowrun/internal/testenv"
 )
 
 // waitTime bounds each wait for the chatbot's output in a terminal.
@@ -269,7 +270,7 @@ func interruptAndGoOn(c *ptyChat, srv *llmtest.Server, pieces []string) {
 func TestChatbotMakeChat(t *testing.T) {
 	for _, prog := range []string{"make", "bash", "go"} {
 		if _, err := exec.LookPath(prog); err != nil {
-			t.Skipf("%s is not installed", prog)
+			testenv.Missing(t, "%s is not installed", prog)
 		}
 	}
 	story, pieces := slowStory()

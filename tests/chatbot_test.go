@@ -19,6 +19,7 @@ import (
 
 	"github.com/flowrun/flowrun/flowcli"
 	"github.com/flowrun/flowrun/internal/llm/llmtest"
+	"github.com/flowrun/flowrun/internal/testenv"
 )
 
 // The chatbot tests run flows/chatbot.yaml and flows/chatbot-split.yaml
@@ -379,7 +380,7 @@ func buildFlowrun(t *testing.T) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("the go command is not on PATH")
+		testenv.Missing(t, "the go command is not on PATH")
 	}
 	bin := filepath.Join(t.TempDir(), "flowrun")
 	cmd := exec.Command(goBin, "build", "-o", bin, "../cmd/flowrun")
@@ -399,14 +400,14 @@ func startLLMServer(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed")
+		testenv.Missing(t, "node is not installed (apt-get install nodejs npm)")
 	}
 	dir, err := filepath.Abs("llmserver")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skip("tests/llmserver/node_modules is missing: run (cd tests/llmserver && npm ci --omit=optional)")
+		testenv.Missing(t, "tests/llmserver/node_modules is missing: run scripts/test-deps.sh (or make test)")
 	}
 	model := os.Getenv("FLOWRUN_TEST_GGUF")
 	if model == "" {
@@ -416,7 +417,7 @@ func startLLMServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(model); err != nil {
-		t.Skipf("the test model %s is missing (set FLOWRUN_TEST_GGUF)", model)
+		testenv.Missing(t, "the test model %s is missing (set FLOWRUN_TEST_GGUF)", model)
 	}
 
 	cmd := exec.Command(node, "server.mjs")

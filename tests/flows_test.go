@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowrun/flowrun/builtin"
 	"github.com/flowrun/flowrun/flowcli"
+	"github.com/flowrun/flowrun/internal/testenv"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -80,7 +81,7 @@ func TestExampleFlows(t *testing.T) {
 				t.Setenv(k, strings.NewReplacer("{tmp}", tmp, "{server}", server.URL).Replace(v))
 			}
 			if _, err := exec.LookPath("python3"); err != nil && name == "exec-python.yaml" {
-				t.Skip("python3 is not installed")
+				testenv.Missing(t, "python3 is not installed")
 			}
 			var stdout, stderr bytes.Buffer
 			args := append(append([]string{"flowrun", "run"}, run.args...), file)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flowrun/flowrun/internal/llm"
+	"github.com/flowrun/flowrun/internal/testenv"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
@@ -49,18 +50,18 @@ func startRealServer(t *testing.T) string {
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed")
+		testenv.Missing(t, "node is not installed (apt-get install nodejs npm)")
 	}
 	dir := filepath.Join(root, "tests", "llmserver")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skip("tests/llmserver/node_modules is missing: run (cd tests/llmserver && npm ci --omit=optional)")
+		testenv.Missing(t, "tests/llmserver/node_modules is missing: run scripts/test-deps.sh (or make test)")
 	}
 	model := os.Getenv("FLOWRUN_TEST_GGUF")
 	if model == "" {
 		model = filepath.Join(root, "..", "shared", "models", "stories260K.gguf")
 	}
 	if _, err := os.Stat(model); err != nil {
-		t.Skipf("test model %s is missing (set FLOWRUN_TEST_GGUF)", model)
+		testenv.Missing(t, "test model %s is missing (set FLOWRUN_TEST_GGUF)", model)
 	}
 
 	cmd := exec.Command(node, "server.mjs")
