@@ -11,7 +11,8 @@ func controlStopSpec() registry.Spec {
 	return registry.Spec{
 		Type: "control.stop",
 		Doc: "Ends the flow cleanly when its input when is true; otherwise passes x on.\n\n" +
-			"Stopping cancels the runs in flight and the flow exits with success, reporting reason.",
+			"Stopping cancels the runs in flight and the flow exits with success; flowrun prints the reason on " +
+			"standard error (at info level) and records it in the event log.",
 		Inputs: []registry.Input{
 			{Name: "x", Default: nil, HasDefault: true, Doc: "The value passed on when the flow goes on."},
 			{Name: "when", Type: registry.Boolean, Default: true, HasDefault: true, Doc: "Stop the flow when true."},
@@ -45,7 +46,7 @@ func (n *stopNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 		return fmt.Errorf("input %q: want a boolean, got %s", "when", describe(in.Value("when")))
 	}
 	if when {
-		return fmt.Errorf("%s: %w", n.reason, registry.ErrStop)
+		return &registry.StopError{Reason: n.reason}
 	}
 	out.Set("out", in.Value("x"))
 	return nil

@@ -15,6 +15,9 @@ func TestControlStop(t *testing.T) {
 	if !errors.Is(res.Err, registry.ErrStop) || res.Err.Error() != "counted to 3: "+registry.ErrStop.Error() {
 		t.Errorf("err = %v, want ErrStop with the reason", res.Err)
 	}
+	if se := (*registry.StopError)(nil); !errors.As(res.Err, &se) || se.Reason != "counted to 3" {
+		t.Errorf("err = %#v, want a registry.StopError with the reason", res.Err)
+	}
 	checkResult(t, n.Run(t, nodetest.In{Values: map[string]any{"when": nil}}), nil, `input "when": want a boolean, got null`)
 	if res := nodetest.New(t, lookup(t, "control.stop"), nodetest.Setup{}).Run(t, nodetest.In{}); !errors.Is(res.Err, registry.ErrStop) {
 		t.Errorf("default when: err = %v, want ErrStop", res.Err)

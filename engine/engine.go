@@ -61,6 +61,9 @@ type Result struct {
 	// StoppedBy names the node that ended the flow (ReasonStopped) or
 	// failed (ReasonFailed).
 	StoppedBy string
+	// StopReason is why the node named by StoppedBy ended the flow, when
+	// it said so with a registry.StopError (control.stop's reason).
+	StopReason string
 	// LimitNodes lists, in file order, the nodes that reached their
 	// generation limit.
 	LimitNodes []string
@@ -87,6 +90,7 @@ type Runner struct {
 	stopping   bool
 	reason     string
 	stoppedBy  string
+	stopReason string
 	err        error
 	limitNodes []*nodeState
 	started    bool
@@ -233,6 +237,7 @@ func (r *Runner) result() (*Result, error) {
 	res := &Result{
 		Reason:      r.reason,
 		StoppedBy:   r.stoppedBy,
+		StopReason:  r.stopReason,
 		Final:       make(map[string]map[string]any),
 		Generations: make(map[string]int),
 	}

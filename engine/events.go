@@ -40,6 +40,7 @@ type event struct {
 	Value     any            `json:"value,omitempty"`
 	Outputs   map[string]any `json:"outputs,omitempty"`
 	Error     string         `json:"error,omitempty"`
+	Stop      string         `json:"stop,omitempty"`
 }
 
 func (l *eventLog) write(e *event) {
@@ -85,6 +86,9 @@ func (l *eventLog) end(ru *run, err error) {
 	}
 	if err != nil {
 		e.Error = err.Error()
+	}
+	if ru.stop {
+		e.Stop = ru.stopNote
 	}
 	l.write(e)
 }

@@ -46,7 +46,11 @@ type run struct {
 	reported bool  // failed under on_error: continue
 	failure  error // that failure, for its stream consumers
 	stop     bool  // the node asked to end the flow
-	done     bool  // the node has nothing more to give: discard this run
+	// stopNote is why, for the event log: the registry.StopError's
+	// reason, else the error's text.
+	stopNote   string
+	stopReason string // the registry.StopError's reason, if any
+	done       bool   // the node has nothing more to give: discard this run
 }
 
 var (
@@ -66,6 +70,7 @@ func newRun(r *Runner, ns *nodeState) *run {
 		clear(ru.finals)
 		ru.gen, ru.ctx, ru.emitted, ru.misuse = ns.gen, r.ctx, 0, nil
 		ru.reported, ru.failure, ru.stop, ru.done = false, nil, false, false
+		ru.stopNote, ru.stopReason = "", ""
 		ru.interrupted.Store(false)
 		return ru
 	}
@@ -239,7 +244,11 @@ func (ru *run) execute() error {
 			// interrupted upstream: an end, not a failure.
 			return nil
 		case errors.Is(err, registry.ErrStop):
-			ru.stop = true
+			ru.stop, ru.stopNote = true, err.Error()
+			var se *registry.StopError
+			if errors.As(err, &se) {
+				ru.stopNote, ru.stopReason = se.Reason, se.Reason
+			}
 			return nil
 		case errors.Is(err, registry.ErrDone):
 			ru.done = true
@@ -335,9 +344,17 @@ func (ru *run) finish(err error) {
 	case ru.interrupted.Load():
 		streamErr = registry.ErrInterrupted
 	}
-	for _, qs := range ru.outQueues {
+	for i, qs := range ru.outQueues {
+		// An output the run only Set streams its value as one chunk, as a
+		// non-streaming producer's would (null streams nothing, as a null
+		// default does).
+		only := streamErr == nil && ru.set[i] && ru.finals[i] != nil && ru.acc[i].Len() == 0
 		for _, q := range qs {
-			q.close(streamErr)
+			if only {
+				q.closeWith(ru.finals[i], streamErr)
+			} else {
+				q.close(streamErr)
+			}
 		}
 	}
 	// A run stopped by its consumers stops its own producers in turn;

@@ -255,8 +255,9 @@ func (r *Runner) complete(ru *run, err error) *run {
 	if err != nil && !ru.reported {
 		r.stopLocked(ReasonFailed, ns.n.ID, err)
 	}
-	if ru.stop {
+	if ru.stop && !r.stopping {
 		r.stopLocked(ReasonStopped, ns.n.ID, nil)
+		r.stopReason = ru.stopReason
 	}
 	if ru.done {
 		// The node has nothing more to give: the run does not count.

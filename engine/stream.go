@@ -102,6 +102,25 @@ func (q *chunkQueue) grow() {
 // close ends the stream, with the producer's error if its run failed.
 func (q *chunkQueue) close(err error) {
 	q.mu.Lock()
+	q.closeLocked(err)
+}
+
+// closeWith adds a last chunk, whatever the buffer holds, and ends the
+// stream.
+func (q *chunkQueue) closeWith(last any, err error) {
+	q.mu.Lock()
+	if !q.cancelled {
+		if q.n == len(q.buf) {
+			q.grow()
+		}
+		q.buf[(q.head+q.n)%len(q.buf)] = last
+		q.n++
+	}
+	q.closeLocked(err)
+}
+
+// closeLocked ends the stream and unlocks q.
+func (q *chunkQueue) closeLocked(err error) {
 	q.closed, q.err = true, err
 	wake := q.consWaiting
 	q.consWaiting = false

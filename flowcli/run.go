@@ -189,10 +189,26 @@ func (p *program) runAction(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if res.Reason == engine.ReasonLimit {
-		cfg.logger.Info("flow ended: generation limit reached", "nodes", strings.Join(res.LimitNodes, ", "))
+	switch {
+	case res.Reason == engine.ReasonLimit:
+		cfg.logger.Info("flow ended: generation limit reached", "nodes", summarize(res.LimitNodes, limitNodesShown))
+	case res.Reason == engine.ReasonStopped && res.StopReason != "":
+		cfg.logger.Info(fmt.Sprintf("flow stopped by node %q: %s", res.StoppedBy, res.StopReason))
 	}
 	return nil
+}
+
+// limitNodesShown is how many node names the generation limit's line
+// lists before it counts the rest.
+const limitNodesShown = 5
+
+// summarize joins the first max names with commas and counts the others:
+// "a, b, c, d, e and 995 more".
+func summarize(names []string, max int) string {
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
 
 // nodeEnv returns the side effects the flow's nodes may use: the real

@@ -157,6 +157,20 @@ func checkName(typ, kind, name string, seen map[string]bool) error {
 // terminal nodes use it at end of input.
 var ErrStop = errors.New("flow stopped by node")
 
+// A StopError ends the flow cleanly, like [ErrStop], and says why: the
+// engine reports Reason (flowrun prints it on stderr at info level and
+// records it in the event log). Return it from [Node].Run, possibly
+// wrapped.
+type StopError struct {
+	// Reason says why the flow stops, for a person: "counted to 10".
+	Reason string
+}
+
+func (e *StopError) Error() string { return e.Reason + ": " + ErrStop.Error() }
+
+// Unwrap returns [ErrStop].
+func (e *StopError) Unwrap() error { return ErrStop }
+
 // ErrDone, returned (possibly wrapped) by [Node].Run, says that the node
 // has nothing more to give, such as an input reader at end of input: the
 // run is discarded (its consumers do not run for it), the node runs no
