@@ -17,6 +17,7 @@ import (
 	"github.com/flowrun/flowrun/builtin"
 	"github.com/flowrun/flowrun/engine"
 	"github.com/flowrun/flowrun/registry"
+	"github.com/flowrun/flowrun/secret"
 )
 
 // Version is flowrun's version, printed by "flowrun --version". Release
@@ -46,15 +47,47 @@ func version() string {
 // to stdout and diagnostics to stderr, and handles SIGINT and SIGTERM while
 // a flow runs. It never calls os.Exit.
 func Main(ctx context.Context, args []string, reg *registry.Registry, stdin io.Reader, stdout, stderr io.Writer) int {
+	return mainEnv(ctx, args, reg, stdin, stdout, stderr, os.Environ())
+}
+
+// mainEnv is Main with the environment given as "NAME=value" entries.
+func mainEnv(ctx context.Context, args []string, reg *registry.Registry, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	getenv := func(name string) string { return vars[name] }
+	secrets := secret.NewSet()
+	secrets.AddEnviron(environ, secretNames(vars[secretsVar])...)
+	errw := secrets.Writer(stderr)
+	defer errw.Flush()
 	p := &program{
 		reg:     reg,
 		stdin:   stdin,
 		stdout:  stdout,
-		stderr:  stderr,
-		getenv:  os.Getenv,
+		stderr:  errw,
+		getenv:  secrets.Getenv(getenv),
+		secrets: secrets,
 		signals: notifySignals,
 	}
 	return p.main(ctx, args)
+}
+
+// secretsVar names the variable that lists more variables whose values
+// are secrets, besides those whose names look secret.
+const secretsVar = "FLOWRUN_SECRETS"
+
+// secretNames splits the comma-separated list of variable names in v.
+func secretNames(v string) []string {
+	var names []string
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // A program is one invocation of flowrun with its side effects.
@@ -65,6 +98,10 @@ type program struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// secrets holds the values masked in diagnostics, logs and the event
+	// log; getenv records every variable a flow reads in it. Nil masks
+	// nothing.
+	secrets *secret.Set
 	// signals subscribes to SIGINT and SIGTERM; stop unsubscribes.
 	signals func() (c <-chan os.Signal, stop func())
 }

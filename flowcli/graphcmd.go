@@ -44,6 +44,10 @@ func (p *program) graphCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
+			// The labels may show constants taken from the environment.
+			out := p.secrets.Writer(p.stdout)
+			defer out.Flush()
+			p.stdout = out
 			if format == "mermaid" {
 				return writeMermaid(p.stdout, flow)
 			}

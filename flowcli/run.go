@@ -17,6 +17,7 @@ import (
 	"github.com/flowrun/flowrun/engine"
 	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
+	"github.com/flowrun/flowrun/secret"
 )
 
 const runDescription = `Loads FLOW, checks it like "flowrun validate" (an invalid flow exits 2
@@ -164,13 +165,17 @@ func (p *program) runAction(c *ucli.Context) error {
 		Logger:         cfg.logger,
 		StallTimeout:   cfg.stall,
 	}
-	var events *os.File
+	var (
+		events  *os.File
+		eventsw *secret.Writer
+	)
 	if cfg.events != "" {
 		if events, err = os.Create(cfg.events); err != nil {
 			return err
 		}
 		defer events.Close() // a second Close after the one below is harmless
-		opts.Events = events
+		eventsw = p.secrets.Writer(events)
+		opts.Events = eventsw
 	}
 	res, err := p.runWithSignals(c.Context, flow, opts)
 	if err == nil && res.Reason == engine.ReasonInterrupted {
@@ -182,7 +187,11 @@ func (p *program) runAction(c *ucli.Context) error {
 		}
 	}
 	if events != nil {
-		if cerr := events.Close(); cerr != nil && err == nil {
+		cerr := eventsw.Flush()
+		if closeErr := events.Close(); cerr == nil {
+			cerr = closeErr
+		}
+		if cerr != nil && err == nil {
 			return fmt.Errorf("writing events: %w", cerr)
 		}
 	}
@@ -219,6 +228,7 @@ func (p *program) nodeEnv(logger *slog.Logger) registry.Env {
 		Stdout:      p.stdout,
 		Stderr:      p.stderr,
 		Getenv:      p.getenv,
+		Secrets:     p.secrets,
 		Logger:      logger,
 		Interactive: isTerminal(p.stdin) && isTerminal(p.stdout),
 	}

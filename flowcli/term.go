@@ -7,8 +7,16 @@ import (
 	"golang.org/x/term"
 )
 
-// isTerminal reports whether v (an io.Reader or io.Writer) is a terminal.
+// isTerminal reports whether v (an io.Reader or io.Writer, or a writer
+// that wraps one, such as a secret.Writer) is a terminal.
 func isTerminal(v any) bool {
+	for {
+		u, ok := v.(interface{ Unwrap() io.Writer })
+		if !ok {
+			break
+		}
+		v = u.Unwrap()
+	}
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

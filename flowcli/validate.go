@@ -61,6 +61,10 @@ type problem struct {
 }
 
 func (p *program) validateAction(c *ucli.Context) error {
+	// The problems are diagnostics: they never show a secret.
+	out := p.secrets.Writer(p.stdout)
+	defer out.Flush()
+	p.stdout = out
 	format, err := checkFormat(c, "text", "json", "github")
 	if err != nil {
 		return err

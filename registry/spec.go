@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+
+	"github.com/flowrun/flowrun/secret"
 )
 
 // A JSONType names the JSON type of an input or output, as in JSON Schema.
@@ -170,6 +172,13 @@ type Env struct {
 	Logger *slog.Logger
 	// Interactive is true when Stdin and Stdout are a terminal.
 	Interactive bool
+	// Secrets holds the values that must never be shown, such as the
+	// API keys read through Getenv (which the CLI's Getenv records in
+	// it). The CLI masks them in Stderr, the log and the event log; a node
+	// uses it to tell a secret apart, for example to keep a header that
+	// holds one from following a redirect to another origin. Nil holds
+	// none.
+	Secrets *secret.Set
 }
 
 // A Node is one instance of a node type in a running flow.
