@@ -107,6 +107,30 @@ func jsonInner(v string, escapeHTML bool) string {
 	return out[1 : len(out)-1]
 }
 
+// AddValue records v as a secret, except that of a URL (scheme://host...)
+// it records only the parts that carry credentials: the user name and
+// password, and the value of every query parameter. A server's address,
+// such as $OPENAI_BASE_URL, stays readable in messages while a key in it
+// is masked.
+func (s *Set) AddValue(v string) {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		s.Add(v)
+		return
+	}
+	if u.User != nil {
+		s.Add(u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			s.Add(p)
+		}
+	}
+	for _, vals := range u.Query() {
+		for _, q := range vals {
+			s.Add(q)
+		}
+	}
+}
+
 // Len returns the number of secret values in the set.
 func (s *Set) Len() int {
 	if s == nil {
@@ -196,7 +220,7 @@ func (e *maskedError) Unwrap() error { return e.err }
 // Getenv returns a function that reads variables with getenv (nil: none
 // is set) and records every value it returns as a secret, except the
 // values of the well-known variables that are not secrets (see
-// [NotSecret]). Give it to the loader and to the nodes, and every value a
+// [NotSecret]), a URL's credentials only (see [Set.AddValue]). Give it to the loader and to the nodes, and every value a
 // flow takes from the environment, through ${VAR}, headers_env, pass_env or
 // an API-key variable, is masked.
 func (s *Set) Getenv(getenv func(string) string) func(string) string {
@@ -206,7 +230,7 @@ func (s *Set) Getenv(getenv func(string) string) func(string) string {
 		}
 		v := getenv(name)
 		if !NotSecret(name) {
-			s.Add(v)
+			s.AddValue(v)
 		}
 		return v
 	}
@@ -242,11 +266,11 @@ func LooksSecret(name string) bool {
 
 // notSecret lists the variables whose values are not secrets even when a
 // flow reads them: paths and settings of the user's session.
-var notSecret = []string{"HOME", "USER", "LOGNAME", "PWD", "PATH", "SHELL", "TMPDIR", "TERM", "LANG", "LC_ALL", "TZ", "NO_COLOR"}
+var notSecret = []string{"HOME", "USER", "LOGNAME", "PWD", "PATH", "SHELL", "TMPDIR", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NO_COLOR", "OPENAI_MODEL"}
 
 // NotSecret reports whether name is a well-known variable whose value is
 // not a secret (HOME, USER, LOGNAME, PWD, PATH, SHELL, TMPDIR, TERM, LANG,
-// LC_ALL, TZ, NO_COLOR), so that ${HOME} in a path does not turn every
+// LC_ALL, LC_CTYPE, TZ, NO_COLOR, OPENAI_MODEL), so that ${HOME} in a path does not turn every
 // message about the file into "***/...".
 func NotSecret(name string) bool {
 	return slices.Contains(notSecret, name)

@@ -117,3 +117,13 @@ func TestHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestAddValueURL(t *testing.T) {
+	s := NewSet()
+	get := s.Getenv(func(string) string { return "https://user1:pass-word@api.example.com/v1?api-key=key-123456&x=1" })
+	get("OPENAI_BASE_URL")
+	got := s.Mask("at https://api.example.com/v1 with pass-word and key-123456")
+	if got != "at https://api.example.com/v1 with *** and ***" {
+		t.Errorf("got %q", got)
+	}
+}
