@@ -300,8 +300,13 @@ func (x *explainer) wrongType(inst []string, t *tree, want any) {
 	}
 }
 
+// missing reports a missing key at the key of the mapping that lacks it,
+// where an editor's language server shows it too.
 func (x *explainer) missing(inst []string, t *tree, name string) {
 	at := placeOf(t)
+	if len(inst) > 0 {
+		at = x.keyPlace(inst)
+	}
 	switch {
 	case len(inst) == 2 && inst[0] == "nodes" && name == "type":
 		x.errs.addAt(at, "node %q has no type: add type: with a registered type or the path of a subflow file", inst[1])

@@ -143,3 +143,27 @@ func TestCompileRejectsExternalRefs(t *testing.T) {
 		t.Fatal("Compile loaded an external document")
 	}
 }
+
+// TestDescriptionsReadAsWritten checks that a default is shown as a person
+// writes it: JSON, but without the \u003e of HTML-safe JSON.
+func TestDescriptionsReadAsWritten(t *testing.T) {
+	t.Parallel()
+	reg := registry.New()
+	reg.MustRegister(registry.Spec{
+		Type:    "term.ask",
+		Doc:     "Asks.",
+		Inputs:  []registry.Input{{Name: "prompt", Type: registry.String, Const: true, HasDefault: true, Default: "a<b> & c"}},
+		Outputs: []registry.Output{{Name: "out"}},
+		New:     func(registry.Config, registry.Env) (registry.Node, error) { return nil, nil },
+	})
+	doc, err := schema.Generate(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `Default: \"a<b> & c\".`; !bytes.Contains(doc, []byte(want)) {
+		t.Errorf("the schema does not describe the default as %s:\n%s", want, doc)
+	}
+	if bytes.Contains(doc, []byte(`\u003c`)) || bytes.Contains(doc, []byte(`\u0026`)) {
+		t.Errorf("the schema escapes < or & for HTML:\n%s", doc)
+	}
+}
