@@ -12,6 +12,7 @@ import (
 	"github.com/ergochat/readline"
 	"golang.org/x/term"
 
+	"github.com/flowrun/flowrun/internal/console"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -257,7 +258,7 @@ func (n *termChatNode) readlineConfig() *readline.Config {
 	var state *term.State
 	if fd, ok := fdOf(n.env.Stdin); ok && term.IsTerminal(fd) {
 		cfg.FuncMakeRaw = func() error {
-			s, err := term.MakeRaw(fd)
+			s, err := console.MakeRaw(fd)
 			state = s
 			return err
 		}

@@ -31,12 +31,14 @@ type ptyChat struct {
 	cmd    *exec.Cmd
 	tty    *os.File // the terminal's master side: what the user types and sees
 	out    *watchBuffer
+	scr    *screen // what the terminal shows
 	pos    int // how far the output has been consumed by expect
 	exited chan struct{}
-	err    error // cmd.Wait's, once exited is closed
+	err    error         // cmd.Wait's, once exited is closed
+	copied chan struct{} // closed once all the output reached out and scr
 }
 
-// startPTYChat starts the chatbot against baseURL in a 200×24 terminal.
+// startPTYChat starts the chatbot against baseURL in a test terminal.
 func startPTYChat(t *testing.T, bin, baseURL string) *ptyChat {
 	t.Helper()
 	return startPTY(t, chatCommand(baseURL, bin, chatbotFlow))
@@ -50,18 +52,24 @@ func chatCommand(baseURL, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startPTY starts cmd in a 200×24 terminal.
+// The size of the test terminal.
+const ptyCols, ptyRows = 200, 24
+
+// startPTY starts cmd in a ptyCols×ptyRows terminal.
 func startPTY(t *testing.T, cmd *exec.Cmd) *ptyChat {
 	t.Helper()
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 200})
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: ptyRows, Cols: ptyCols})
 	if err != nil {
 		t.Fatalf("start flowrun in a pseudo-terminal: %v", err)
 	}
 	c := &ptyChat{t: t, cmd: cmd, tty: tty, out: newWatchBuffer(), exited: make(chan struct{})}
+	c.scr = newScreen(ptyCols, ptyRows, func(reply []byte) { tty.Write(reply) })
 	copied := make(chan struct{})
+	c.copied = copied
 	go func() {
 		c.readTerminal() // ends with EIO once the process and its terminal are gone
 		c.out.Close()
+		c.scr.Close()
 		close(copied)
 	}()
 	go func() {
@@ -77,67 +85,25 @@ func startPTY(t *testing.T, cmd *exec.Cmd) *ptyChat {
 		}
 		tty.Close()
 		<-copied
-		t.Logf("terminal transcript:\n%s", printable(c.out.String()))
+		t.Logf("terminal transcript:\n%s\nscreen:\n%s", printable(c.out.String()), c.scr.text())
 	})
 	return c
 }
 
-// dsrQuery is the cursor position query (DSR) that the line editor sends
-// before each prompt; it waits for the terminal's answer.
-const dsrQuery = "\x1b[6n"
-
-// readTerminal copies what the terminal shows into c.out and, like a
-// terminal emulator, answers each cursor position query with the row 1
-// and the column the cursor is in.
+// readTerminal copies what the program writes to its terminal into c.out
+// (the bytes) and c.scr (the screen a person sees).
 func (c *ptyChat) readTerminal() {
 	buf := make([]byte, 4096)
-	var seen []byte
-	answered := 0
 	for {
 		n, err := c.tty.Read(buf)
 		if n > 0 {
 			c.out.Write(buf[:n])
-			seen = append(seen, buf[:n]...)
-			for queries := strings.Count(string(seen), dsrQuery); answered < queries; answered++ {
-				at := nthIndex(string(seen), dsrQuery, answered)
-				fmt.Fprintf(c.tty, "\x1b[1;%dR", cursorColumn(string(seen[:at])))
-			}
+			c.scr.Write(buf[:n])
 		}
 		if err != nil {
 			return
 		}
 	}
-}
-
-// nthIndex returns the index of the n-th (from 0) s in text.
-func nthIndex(text, s string, n int) int {
-	at := 0
-	for ; n >= 0; n-- {
-		i := strings.Index(text[at:], s)
-		at += i + len(s)
-	}
-	return at - len(s)
-}
-
-// escapeSeq matches the CSI escape sequences of the output.
-var escapeSeq = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
-
-// cursorColumn returns the column (from 1) where output leaves the cursor,
-// counting the characters after the last line end or carriage return and
-// ignoring escape sequences.
-func cursorColumn(output string) int {
-	line := output[strings.LastIndexAny(output, "\r\n")+1:]
-	line = escapeSeq.ReplaceAllString(line, "")
-	col := 1
-	for _, r := range line {
-		switch r {
-		case '\b':
-			col = max(1, col-1)
-		default:
-			col++
-		}
-	}
-	return col
 }
 
 // expect waits for s in the output not consumed yet and consumes the
@@ -308,5 +274,52 @@ func TestChatbotPTYEnd(t *testing.T) {
 				t.Errorf("the terminal shows an error:\n%s", printable(rest))
 			}
 		})
+	}
+}
+
+// TestChatbotPTYLayout checks what a person sees in a terminal: each
+// prompt line, then the answer, the usage line and an error line each
+// starting at column 0 of a line of their own, and after /exit the cursor
+// at column 0 of a fresh line, where the shell prints next.
+func TestChatbotPTYLayout(t *testing.T) {
+	srv := llmtest.New(t,
+		llmtest.Stream("Hello", " there."),
+		llmtest.Error(400, `{"error":{"message":"bad prompt","type":"invalid_request_error"}}`))
+	c := startPTYChat(t, buildFlowrun(t), srv.URL())
+	c.scr.waitUntil(t, "the prompt", func(rows []string) bool { return rows[0] == "you>" })
+	c.typeKeys("Hi\r")
+	c.scr.waitUntil(t, "the second prompt", func(rows []string) bool { return rows[3] == "you>" })
+	c.typeKeys("Again\r")
+	c.scr.waitUntil(t, "the third prompt", func(rows []string) bool { return rows[5] == "you>" })
+	c.typeKeys("/exit\r")
+	c.wantExit(0)
+	<-c.copied
+
+	rows := c.scr.rows()
+	want := []string{
+		"you> Hi",
+		"Hello there.",
+		"[7 prompt + 2 completion tokens]",
+		"you> Again",
+		"", // the error line, checked below
+		"you> /exit",
+		"",
+	}
+	for i, w := range want {
+		if i == 4 {
+			if !strings.HasPrefix(rows[i], "error: ") || !strings.Contains(rows[i], "bad prompt") {
+				t.Errorf("row %d is %q, want the error line \"error: ... bad prompt\" from column 0", i, rows[i])
+			}
+			continue
+		}
+		if rows[i] != w {
+			t.Errorf("row %d is %q, want %q", i, rows[i], w)
+		}
+	}
+	if col, row := c.scr.cursor(); col != 0 || row != len(want)-1 {
+		t.Errorf("after the chat the cursor is at column %d, row %d; want column 0, row %d", col, row, len(want)-1)
+	}
+	if t.Failed() {
+		t.Logf("the screen:\n%s", c.scr.text())
 	}
 }

@@ -1,0 +1,13 @@
+package console
+
+import "golang.org/x/sys/unix"
+
+// keepOutputProcessing turns OPOST back on for fd.
+func keepOutputProcessing(fd int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Oflag |= unix.OPOST
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+}
