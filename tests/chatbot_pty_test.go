@@ -32,7 +32,7 @@ type ptyChat struct {
 	tty    *os.File // the terminal's master side: what the user types and sees
 	out    *watchBuffer
 	scr    *screen // what the terminal shows
-	pos    int // how far the output has been consumed by expect
+	pos    int     // how far the output has been consumed by expect
 	exited chan struct{}
 	err    error         // cmd.Wait's, once exited is closed
 	copied chan struct{} // closed once all the output reached out and scr
