@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -59,7 +60,11 @@ func (s *screen) Close() {
 	if !s.closed {
 		s.closed = true
 		close(s.changed)
-		s.em.Close()
+		// Closing the replies' pipe ends the reading goroutine (the
+		// emulator's own Close races with its Read).
+		if c, ok := s.em.InputPipe().(io.Closer); ok {
+			c.Close()
+		}
 	}
 }
 
