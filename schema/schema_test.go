@@ -11,7 +11,7 @@ import (
 	"github.com/flowrun/flowrun/schema"
 )
 
-var update = flag.Bool("update", false, "rewrite flow.schema.json from the built-in registry")
+var update = flag.Bool("update", false, "rewrite flow.schema.json and flowtest.schema.json from the generators")
 
 // TestCommitted fails when flow.schema.json differs from what the built-in
 // registry generates.
@@ -32,6 +32,27 @@ func TestCommitted(t *testing.T) {
 	}
 	if !bytes.Equal(got, schema.Committed()) {
 		t.Fatalf("schema/flow.schema.json is out of date with the built-in node types; regenerate it with: go test ./schema -update")
+	}
+}
+
+// TestCommittedTest fails when flowtest.schema.json differs from what
+// GenerateTest returns.
+func TestCommittedTest(t *testing.T) {
+	got, err := schema.GenerateTest()
+	if err != nil {
+		t.Fatalf("GenerateTest: %v", err)
+	}
+	if *update {
+		if err := os.WriteFile("flowtest.schema.json", got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !bytes.Equal(got, schema.CommittedTest()) {
+		t.Fatalf("schema/flowtest.schema.json is out of date with GenerateTest; regenerate it with: go test ./schema -update")
+	}
+	if _, err := schema.Compile(got); err != nil {
+		t.Fatalf("Compile(GenerateTest()): %v", err)
 	}
 }
 

@@ -1,0 +1,278 @@
+package flowtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+	"gopkg.in/yaml.v3"
+
+	"github.com/flowrun/flowrun/graph"
+	flowschema "github.com/flowrun/flowrun/schema"
+)
+
+// The kinds of expectation, the keys under expect:.
+const (
+	kindOutcome  = "outcome"
+	kindFinal    = "final"
+	kindRuns     = "runs"
+	kindReceived = "received"
+	kindProduced = "produced"
+	kindChunks   = "chunks"
+	kindStdout   = "stdout"
+	kindStderr   = "stderr"
+)
+
+// An expectation is one check of a case.
+type expectation struct {
+	kind string
+	// ref is the node, "node.port" or "" (outcome, stdout, stderr) it is
+	// about, as written; refPos where.
+	ref    string
+	refPos graph.Pos
+	m      *matcher
+	out    *outcomeWant
+}
+
+// A matcher checks one value. Equality matchers remember the YAML node of
+// the expected value so that --update can rewrite it, and the key node
+// that holds it.
+type matcher struct {
+	op      string // "equals", "contains", "regex", "schema", "approx"
+	want    any
+	re      *regexp.Regexp
+	sch     *jsonschema.Schema
+	tol     float64
+	pos     graph.Pos
+	valNode *yaml.Node
+	keyNode *yaml.Node
+}
+
+type outcomeWant struct {
+	end    string
+	node   string
+	reason *matcher
+	errRe  *regexp.Regexp
+	pos    graph.Pos
+}
+
+func (s *suite) parseExpect(c *converter, tc *testCase, e *yaml.Node) {
+	d := s.doc
+	for _, kv := range pairs(e) {
+		kind, val := kv.key.Value, resolve(kv.val)
+		switch kind {
+		case kindOutcome:
+			tc.noOutcome = false
+			tc.expects = append(tc.expects, &expectation{kind: kind, refPos: d.pos(val), out: s.parseOutcome(c, val)})
+		case kindStdout, kindStderr:
+			tc.expects = append(tc.expects, &expectation{kind: kind, refPos: d.pos(kv.key), m: s.parseMatcher(c, kv.key, val)})
+		default:
+			for _, ref := range pairs(val) {
+				tc.expects = append(tc.expects, &expectation{kind: kind, ref: ref.key.Value, refPos: d.pos(ref.key),
+					m: s.parseMatcher(c, ref.key, resolve(ref.val))})
+			}
+		}
+	}
+}
+
+func (s *suite) parseOutcome(c *converter, n *yaml.Node) *outcomeWant {
+	o := &outcomeWant{pos: s.doc.pos(n)}
+	if n.Kind == yaml.ScalarNode {
+		o.end = n.Value
+		return o
+	}
+	end, _ := get(n, "end")
+	o.end = end.Value
+	if nn, _ := get(n, "node"); nn != nil {
+		o.node = nn.Value
+	}
+	if r, k := get(n, "reason"); r != nil {
+		if o.end != "stopped" {
+			s.doc.errorf(k, "reason is for end: stopped (the reason the node gave): for a failure, match the error with error:")
+		}
+		o.reason = s.parseMatcher(c, k, r)
+	}
+	if e, k := get(n, "error"); e != nil {
+		if o.end != "failed" {
+			s.doc.errorf(k, "error is for end: failed: for a stop, match its reason with reason:")
+		}
+		o.errRe = s.regexp(e)
+	}
+	return o
+}
+
+// isMatcher reports whether a mapping is a matcher: every key is a
+// matcher key.
+func isMatcher(n *yaml.Node) bool {
+	if n == nil || n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return false
+	}
+	for _, kv := range pairs(n) {
+		if !slices.Contains(flowschema.MatcherKeys, kv.key.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *suite) parseMatcher(c *converter, key, n *yaml.Node) *matcher {
+	m := &matcher{op: "equals", pos: s.doc.pos(n), keyNode: key}
+	if !isMatcher(n) {
+		m.want, m.valNode = norm(c.value(n)), n
+		return m
+	}
+	tol, hasTol := get(n, "tolerance")
+	for _, kv := range pairs(n) {
+		v := resolve(kv.val)
+		switch kv.key.Value {
+		case "equals":
+			m.op, m.want, m.valNode, m.keyNode = "equals", norm(c.value(v)), v, kv.key
+		case "contains":
+			m.op, m.want = "contains", norm(c.value(v))
+		case "regex":
+			m.op, m.re = "regex", s.regexp(v)
+		case "schema":
+			m.op = "schema"
+			doc, err := json.Marshal(c.value(v))
+			if err == nil {
+				m.sch, err = flowschema.Compile(doc)
+			}
+			if err != nil {
+				s.doc.errorf(v, "invalid JSON Schema: %v", strings.TrimPrefix(err.Error(), "schema: "))
+			}
+		case "approx":
+			m.op = "approx"
+			m.want = c.value(v)
+			m.tol = 1e-9
+			if hasTol != nil {
+				m.tol, _ = toFloat(c.value(tol))
+			}
+		}
+	}
+	return m
+}
+
+// norm returns v as encoding/json would decode it, so that 2 and 2.0
+// compare equal.
+func norm(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if json.Unmarshal(b, &out) != nil {
+		return v
+	}
+	return out
+}
+
+func toFloat(v any) (float64, bool) {
+	switch v := v.(type) {
+	case int:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+// A mismatch says why a matcher failed: expected and got as text, and
+// for long values a diff.
+type mismatch struct {
+	expected, got string
+	diff      string
+}
+
+// check matches got; it returns nil when the value is as expected.
+func (m *matcher) check(got any) *mismatch {
+	got = norm(got)
+	switch m.op {
+	case "equals":
+		if reflect.DeepEqual(m.want, got) {
+			return nil
+		}
+		return differ(m.want, got)
+	case "contains":
+		if contains(got, m.want) {
+			return nil
+		}
+		return &mismatch{expected: "a value that contains " + show(m.want), got: show(got)}
+	case "regex":
+		s, ok := got.(string)
+		if !ok {
+			s = show(got)
+		}
+		if m.re != nil && m.re.MatchString(s) {
+			return nil
+		}
+		return &mismatch{expected: "a match of /" + m.re.String() + "/", got: show(got)}
+	case "schema":
+		err := m.sch.Validate(got)
+		if err == nil {
+			return nil
+		}
+		return &mismatch{expected: "a value valid against the schema", got: show(got) + " (" + schemaMessage(err) + ")"}
+	case "approx":
+		want, _ := toFloat(m.want)
+		g, ok := got.(float64)
+		if ok && math.Abs(g-want) <= m.tol {
+			return nil
+		}
+		return &mismatch{expected: fmt.Sprintf("%v ± %v", want, m.tol), got: show(got)}
+	}
+	return &mismatch{expected: "?", got: show(got)}
+}
+
+func schemaMessage(err error) string {
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return err.Error()
+	}
+	for len(ve.Causes) > 0 {
+		ve = ve.Causes[0]
+	}
+	loc := ve.InstanceLocation
+	if loc == "" {
+		loc = "/"
+	}
+	return "at " + loc + ": " + ve.Message
+}
+
+func contains(got, want any) bool {
+	switch g := got.(type) {
+	case string:
+		w, ok := want.(string)
+		return ok && strings.Contains(g, w)
+	case []any:
+		return slices.ContainsFunc(g, func(e any) bool { return reflect.DeepEqual(e, want) })
+	case map[string]any:
+		w, ok := want.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok || !reflect.DeepEqual(gv, wv) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// show returns v as compact JSON.
+func show(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

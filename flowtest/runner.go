@@ -1,0 +1,513 @@
+package flowtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/flowrun/flowrun/engine"
+	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/registry"
+	flowschema "github.com/flowrun/flowrun/schema"
+)
+
+// Options configure a [Runner].
+type Options struct {
+	// Registry holds the node types of the flows under test; nil means
+	// none.
+	Registry *registry.Registry
+	// Run, when not nil, selects the cases whose name it matches.
+	Run *regexp.Regexp
+	// Update rewrites the expected values of failed equality expectations
+	// in the test files with what the flow produced.
+	Update bool
+	// Getenv reads PATH, HOME and TMPDIR for the flows (a case's env:
+	// sets the rest); nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// A Runner runs test files. Create it with [New]; it is safe to use from
+// one goroutine at a time.
+type Runner struct {
+	opts      Options
+	schema    *jsonschema.Schema
+	schemaDoc any
+}
+
+// New returns a Runner.
+func New(opts Options) (*Runner, error) {
+	if opts.Registry == nil {
+		opts.Registry = registry.New()
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	doc := flowschema.CommittedTest()
+	sch, err := flowschema.Compile(doc)
+	if err != nil {
+		return nil, fmt.Errorf("flowtest: the test schema does not compile: %w", err)
+	}
+	r := &Runner{opts: opts, schema: sch}
+	if err := json.Unmarshal(doc, &r.schemaDoc); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// A FileResult is what running one test file found.
+type FileResult struct {
+	// File is the test file's path.
+	File string
+	// Errors lists the problems that make the test file, or a flow it
+	// names, invalid; the cases did not run when the file is invalid.
+	Errors graph.ErrorList
+	// IOError is set when the file could not be read or rewritten.
+	IOError error
+	// Cases holds the result of every selected case, in file order.
+	Cases []*CaseResult
+	// Updated counts the expectations --update rewrote.
+	Updated int
+}
+
+// A CaseResult is the result of one case.
+type CaseResult struct {
+	// Name is the case's name and Pos the position of its name.
+	Name string
+	Pos  graph.Pos
+	// Failures lists the expectations that did not hold; none means the
+	// case passed.
+	Failures []*Failure
+	// Duration is how long the flow ran.
+	Duration time.Duration
+	// Stdout and Stderr are what the flow wrote.
+	Stdout, Stderr string
+}
+
+// Passed reports whether every expectation held.
+func (c *CaseResult) Passed() bool { return len(c.Failures) == 0 }
+
+// A Failure is one expectation that did not hold.
+type Failure struct {
+	// Pos is the expectation's position in the test file.
+	Pos graph.Pos
+	// Case is the case's name.
+	Case string
+	// What names the expectation: "final a.out", "runs of a", "stdout".
+	What string
+	// Expected and Got describe both sides; Diff, when not empty, is a
+	// unified diff of long values.
+	Expected, Got string
+	Diff          string
+}
+
+// Error returns `file:line:col: case "name": what: expected X, got Y`,
+// followed by the diff, if any, indented.
+func (f *Failure) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: case %q: %s: expected %s, got %s", f.Pos, f.Case, f.What, f.Expected, f.Got)
+	if f.Diff != "" {
+		for _, line := range strings.Split(strings.TrimRight(f.Diff, "\n"), "\n") {
+			b.WriteString("\n    " + line)
+		}
+	}
+	return b.String()
+}
+
+// Summary returns a one-line message: `case "name": what: expected X, got Y`.
+func (f *Failure) Summary() string {
+	return fmt.Sprintf("case %q: %s: expected %s, got %s", f.Case, f.What, f.Expected, f.Got)
+}
+
+// Failed reports whether some case of the file failed.
+func (fr *FileResult) Failed() bool {
+	for _, c := range fr.Cases {
+		if !c.Passed() {
+			return true
+		}
+	}
+	return false
+}
+
+// RunFile runs the selected cases of one test file. With Options.Update
+// it then rewrites the expectations that failed.
+func (r *Runner) RunFile(ctx context.Context, file string) *FileResult {
+	fr := &FileResult{File: file}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		fr.IOError = err
+		return fr
+	}
+	s, errs := r.parseSuite(file, src)
+	if len(errs) > 0 {
+		fr.Errors = dedupe(errs)
+		return fr
+	}
+	var edits []edit
+	for _, tc := range s.cases {
+		if r.opts.Run != nil && !r.opts.Run.MatchString(tc.name) {
+			continue
+		}
+		cr, errs, ed := r.runCase(ctx, s, tc)
+		if len(errs) > 0 {
+			fr.Errors = append(fr.Errors, errs...)
+			continue
+		}
+		fr.Cases = append(fr.Cases, cr)
+		edits = append(edits, ed...)
+	}
+	fr.Errors = dedupe(fr.Errors)
+	if r.opts.Update && len(edits) > 0 && len(fr.Errors) == 0 {
+		out, n, err := applyEdits(src, edits)
+		if err == nil {
+			err = os.WriteFile(file, out, 0o644)
+		}
+		if err != nil {
+			fr.IOError = fmt.Errorf("updating %s: %w", file, err)
+			return fr
+		}
+		fr.Updated = n
+	}
+	return fr
+}
+
+func dedupe(errs graph.ErrorList) graph.ErrorList {
+	errs.Sort()
+	out := errs[:0]
+	for i, e := range errs {
+		if i > 0 && e.Pos == errs[i-1].Pos && e.Msg == errs[i-1].Msg {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// pathEnv are the variables a flow under test inherits from the process:
+// what finding programs and temporary files needs, nothing that changes
+// the flow's behaviour (the case's env: sets that).
+var pathEnv = []string{"PATH", "HOME", "TMPDIR"}
+
+// Bounds on what one case keeps of a flow's output and event log.
+const (
+	maxOutput = 4 << 20
+	maxEvents = 32 << 20
+)
+
+// runCase runs one case. It returns the case's result, or the problems
+// that make the case invalid (its flow, or a name that is not in it), and
+// the edits --update would make.
+func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResult, graph.ErrorList, []edit) {
+	cr := &CaseResult{Name: tc.name, Pos: tc.pos}
+	flowFile := filepath.Join(filepath.Dir(s.doc.file), filepath.FromSlash(tc.flow))
+	src, err := os.ReadFile(flowFile)
+	if err != nil {
+		return nil, graph.ErrorList{{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: cannot read the flow under test: %v", tc.name, err)}}, nil
+	}
+	getenv := func(k string) string {
+		if v, ok := tc.env[k]; ok {
+			return v
+		}
+		for _, p := range pathEnv {
+			if k == p {
+				return r.opts.Getenv(k)
+			}
+		}
+		return ""
+	}
+	sets := make([]string, len(tc.sets))
+	for i, se := range tc.sets {
+		sets[i] = se.key + "=" + show(se.value)
+	}
+	flow, err := graph.Load(flowFile, src, r.opts.Registry, graph.Options{Getenv: getenv, Set: sets, ReadFile: os.ReadFile})
+	if err != nil {
+		var list graph.ErrorList
+		if !errors.As(err, &list) {
+			list = graph.ErrorList{{Pos: graph.Pos{File: flowFile}, Msg: err.Error()}}
+		}
+		return nil, append(graph.ErrorList{{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: the flow %s is invalid", tc.name, flowFile)}}, list...), nil
+	}
+	if errs := checkRefs(flow, tc); len(errs) > 0 {
+		return nil, errs, nil
+	}
+	rec := &stopRecorder{}
+	for _, n := range flow.Nodes {
+		for _, m := range tc.mocks {
+			if m.id == n.ID {
+				n.Spec = mockSpec(n.Spec, m)
+			}
+		}
+		rec.wrap(n)
+	}
+	stdout, stderr := &limitBuffer{max: maxOutput}, &limitBuffer{max: maxOutput}
+	events := &limitBuffer{max: maxEvents}
+	opts := engine.Options{
+		Env: registry.Env{
+			Stdin:  strings.NewReader(tc.stdin),
+			Stdout: stdout,
+			Stderr: stderr,
+			Getenv: getenv,
+		},
+		MaxGenerations: tc.maxGen,
+		NodeLimits:     tc.limits,
+		Events:         events,
+	}
+	runCtx, cancel := context.WithTimeout(ctx, tc.timeout)
+	defer cancel()
+	start := time.Now()
+	res, runErr := engine.Run(runCtx, flow, opts)
+	cr.Duration = time.Since(start)
+	cr.Stdout, cr.Stderr = stdout.String(), stderr.String()
+	timedOut := runCtx.Err() != nil && ctx.Err() == nil
+	fail := func(pos graph.Pos, what string, mm *mismatch) {
+		cr.Failures = append(cr.Failures, &Failure{Pos: pos, Case: tc.name, What: what, Expected: mm.expected, Got: mm.got, Diff: mm.diff})
+	}
+	if res == nil {
+		// A constructor failed: nothing ran.
+		fail(tc.pos, "run", &mismatch{expected: "the flow to start", got: "an error: " + runErr.Error()})
+		return cr, nil, nil
+	}
+	if timedOut {
+		fail(tc.pos, "run", &mismatch{expected: fmt.Sprintf("the flow to end within %v (timeout:)", tc.timeout), got: "it was still running; stopped it"})
+	}
+	log := parseEvents(events.Bytes())
+	if events.truncated {
+		log.err = fmt.Errorf("the event log is larger than %d MiB: the flow produced too much to check runs of values", maxEvents>>20)
+	}
+	if tc.noOutcome && res.Reason == engine.ReasonFailed {
+		fail(tc.pos, "outcome", &mismatch{expected: "the flow not to fail (say outcome: failed to expect it)", got: "failed: " + errText(runErr)})
+	}
+	var edits []edit
+	for _, e := range tc.expects {
+		if e.kind == kindOutcome {
+			if mm := checkOutcome(e.out, res, runErr, rec); mm != nil {
+				fail(e.out.pos, "outcome", mm)
+			}
+			continue
+		}
+		got, what, err := actual(e, flow, res, log, cr)
+		if err != nil {
+			fail(e.m.pos, what, &mismatch{expected: "a value", got: err.Error()})
+			continue
+		}
+		if mm := e.m.check(got); mm != nil {
+			fail(e.m.pos, what, mm)
+			if e.m.op == "equals" && e.m.valNode != nil {
+				edits = append(edits, edit{val: e.m.valNode, key: e.m.keyNode, value: norm(got)})
+			}
+		}
+	}
+	return cr, nil, edits
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
+
+// checkRefs checks that the nodes, inputs and outputs the case names are
+// in the flow.
+func checkRefs(flow *graph.Flow, tc *testCase) graph.ErrorList {
+	var errs graph.ErrorList
+	ids := make([]string, len(flow.Nodes))
+	for i, n := range flow.Nodes {
+		ids[i] = n.ID
+	}
+	node := func(pos graph.Pos, id, what string) *graph.Node {
+		n := flow.Node(id)
+		if n == nil {
+			errs.Add(pos, "case %q: %s: no node %q in %s%s", tc.name, what, id, flow.File, didYouMean(id, ids))
+		}
+		return n
+	}
+	for _, m := range tc.mocks {
+		n := node(m.pos, m.id, "mock")
+		if n == nil {
+			continue
+		}
+		runs := m.runs
+		if m.every != nil {
+			runs = append(runs, m.every)
+		}
+		names := n.Spec.OutputNames()
+		for _, r := range runs {
+			for _, o := range r.outputs {
+				if !n.Spec.HasOutput(o.output) {
+					errs.Add(o.pos, "case %q: mock %q: %s has no output %q%s; its outputs are %s", tc.name, m.id, n.Type, o.output, didYouMean(o.output, names), strings.Join(names, ", "))
+				}
+			}
+			for _, c := range r.stream {
+				if !n.Spec.HasOutput(c.output) {
+					errs.Add(c.pos, "case %q: mock %q: %s has no output %q%s; its outputs are %s", tc.name, m.id, n.Type, c.output, didYouMean(c.output, names), strings.Join(names, ", "))
+				}
+			}
+		}
+	}
+	for id := range tc.limits {
+		node(tc.limPos[id], id, "max_generations")
+	}
+	for _, e := range tc.expects {
+		switch e.kind {
+		case kindOutcome:
+			if e.out.node != "" {
+				node(e.out.pos, e.out.node, "outcome")
+			}
+		case kindRuns:
+			if strings.Contains(e.ref, ".") {
+				errs.Add(e.refPos, "case %q: runs: write a node id, not %q", tc.name, e.ref)
+				continue
+			}
+			node(e.refPos, e.ref, "runs")
+		case kindFinal, kindProduced, kindChunks:
+			id, out, _ := strings.Cut(e.ref, ".")
+			n := node(e.refPos, id, e.kind)
+			if n != nil && out != "" && outputIndex(n, out) < 0 {
+				names := outputNames(n)
+				errs.Add(e.refPos, "case %q: %s: node %q (%s) has no output %q%s; its outputs are %s", tc.name, e.kind, id, n.Type, out, didYouMean(out, names), strings.Join(names, ", "))
+			}
+		case kindReceived:
+			id, in, ok := strings.Cut(e.ref, ".")
+			n := node(e.refPos, id, e.kind)
+			if n == nil {
+				continue
+			}
+			var names []string
+			for _, b := range n.Inputs {
+				names = append(names, b.Name)
+			}
+			switch {
+			case !ok:
+				errs.Add(e.refPos, "case %q: received: name the input, \"%s.INPUT\"; its inputs are %s", tc.name, id, strings.Join(names, ", "))
+			case n.Input(in) == nil:
+				errs.Add(e.refPos, "case %q: received: node %q (%s) has no input %q%s; its inputs are %s", tc.name, id, n.Type, in, didYouMean(in, names), strings.Join(names, ", "))
+			case n.Input(in).Spec.Stream:
+				errs.Add(e.refPos, "case %q: received: %s is a stream input, whose chunks the event log does not record: check the producer's chunks instead", tc.name, e.ref)
+			}
+		}
+	}
+	return errs
+}
+
+func outputNames(n *graph.Node) []string {
+	var names []string
+	for _, o := range n.Outputs() {
+		names = append(names, o.Name)
+	}
+	return names
+}
+
+func outputIndex(n *graph.Node, name string) int {
+	for i, o := range n.Outputs() {
+		if o.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// portOf splits "node.port"; a bare node means its first output.
+func portOf(flow *graph.Flow, ref string) (id, port string) {
+	id, port, ok := strings.Cut(ref, ".")
+	if !ok {
+		if n := flow.Node(id); n != nil {
+			port = n.Outputs()[0].Name
+		}
+	}
+	return id, port
+}
+
+// actual returns the value an expectation is about, and how to name it.
+func actual(e *expectation, flow *graph.Flow, res *engine.Result, log *eventLog, cr *CaseResult) (any, string, error) {
+	switch e.kind {
+	case kindStdout:
+		return cr.Stdout, "stdout", nil
+	case kindStderr:
+		return cr.Stderr, "stderr", nil
+	case kindRuns:
+		return res.Generations[e.ref], "runs of " + e.ref, nil
+	case kindFinal:
+		id, port := portOf(flow, e.ref)
+		what := "final " + id + "." + port
+		outs, ok := res.Final[id]
+		if !ok {
+			return nil, what, nil
+		}
+		return outs[port], what, nil
+	}
+	if log.err != nil {
+		return nil, e.kind + " " + e.ref, log.err
+	}
+	switch e.kind {
+	case kindReceived:
+		id, in, _ := strings.Cut(e.ref, ".")
+		return orEmpty(log.received[id+"."+in]), "received " + e.ref, nil
+	case kindProduced:
+		id, port := portOf(flow, e.ref)
+		return orEmpty(log.produced[id+"."+port]), "produced " + id + "." + port, nil
+	case kindChunks:
+		id, port := portOf(flow, e.ref)
+		return orEmpty(log.chunks[id+"."+port]), "chunks " + id + "." + port, nil
+	}
+	return nil, e.kind, fmt.Errorf("unknown expectation %q", e.kind)
+}
+
+func orEmpty(s []any) []any {
+	if s == nil {
+		return []any{}
+	}
+	return s
+}
+
+// checkOutcome compares how the flow ended with the expectation.
+func checkOutcome(o *outcomeWant, res *engine.Result, runErr error, rec *stopRecorder) *mismatch {
+	got := describeEnd(res, runErr, rec)
+	if res.Reason != o.end {
+		return &mismatch{expected: o.end, got: got}
+	}
+	if o.node != "" {
+		ok := res.StoppedBy == o.node
+		if o.end == engine.ReasonLimit {
+			ok = false
+			for _, n := range res.LimitNodes {
+				ok = ok || n == o.node
+			}
+		}
+		if !ok {
+			return &mismatch{expected: o.end + " by node " + quote(o.node), got: got}
+		}
+	}
+	if o.reason != nil {
+		reason, _ := rec.reason(res.StoppedBy)
+		if mm := o.reason.check(reason); mm != nil {
+			mm.expected = "stopped with reason " + mm.expected
+			mm.got = got
+			return mm
+		}
+	}
+	if o.errRe != nil && (runErr == nil || !o.errRe.MatchString(runErr.Error())) {
+		return &mismatch{expected: "failed with an error matching /" + o.errRe.String() + "/", got: got}
+	}
+	return nil
+}
+
+func describeEnd(res *engine.Result, runErr error, rec *stopRecorder) string {
+	switch res.Reason {
+	case engine.ReasonStopped:
+		reason, _ := rec.reason(res.StoppedBy)
+		return fmt.Sprintf("stopped by node %q with reason %q", res.StoppedBy, reason)
+	case engine.ReasonLimit:
+		return "limit (reached by " + strings.Join(res.LimitNodes, ", ") + ")"
+	case engine.ReasonFailed:
+		return "failed: " + errText(runErr)
+	}
+	return res.Reason
+}

@@ -1,0 +1,239 @@
+package flowtest
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/agnivade/levenshtein"
+	"github.com/santhosh-tekuri/jsonschema/v5"
+	"gopkg.in/yaml.v3"
+)
+
+// checkSchema validates the test file's value v against the test schema
+// and reports each problem at the most specific position in the file.
+func (r *Runner) checkSchema(d *doc, v any) {
+	err := r.schema.Validate(v)
+	if err == nil {
+		return
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		d.errorf(d.root, "%v", err)
+		return
+	}
+	for _, leaf := range leaves(ve) {
+		r.explain(d, leaf)
+	}
+}
+
+// leaves returns the most specific errors under ve. Of the branches of
+// an anyOf or oneOf it keeps those that got deepest into the value, which
+// are the ones the author meant; if none got further than the value
+// itself, the anyOf error stands for them all.
+func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	kw := lastSeg(segments(ve.KeywordLocation))
+	if len(ve.Causes) == 0 {
+		return []*jsonschema.ValidationError{ve}
+	}
+	if kw == "anyOf" || kw == "oneOf" {
+		best, depth := []*jsonschema.ValidationError(nil), -1
+		for _, c := range ve.Causes {
+			ls := leaves(c)
+			d := 0
+			for _, l := range ls {
+				d = max(d, len(segments(l.InstanceLocation)))
+			}
+			switch {
+			case d > depth:
+				best, depth = ls, d
+			case d == depth:
+				best = append(best, ls...)
+			}
+		}
+		if depth <= len(segments(ve.InstanceLocation)) {
+			return []*jsonschema.ValidationError{ve}
+		}
+		return best
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range ve.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+// explain reports one schema error in flowrun's words.
+func (r *Runner) explain(d *doc, ve *jsonschema.ValidationError) {
+	inst := segments(ve.InstanceLocation)
+	kw := lastSeg(segments(ve.KeywordLocation))
+	val, key := at(d.root, inst)
+	where := describePath(inst)
+	switch kw {
+	case "additionalProperties":
+		allowed := r.allowedKeys(ve)
+		for _, kv := range pairs(val) {
+			if len(allowed) > 0 && contains1(allowed, kv.key.Value) {
+				continue
+			}
+			if len(allowed) == 0 && !strings.Contains(ve.Message, quote(kv.key.Value)) && !strings.Contains(ve.Message, "'"+kv.key.Value+"'") {
+				continue
+			}
+			msg := fmt.Sprintf("unknown key %q%s%s", kv.key.Value, in(where), didYouMean(kv.key.Value, allowed))
+			if len(allowed) > 0 {
+				msg += ": use " + strings.Join(allowed, ", ")
+			}
+			d.errorf(kv.key, "%s", msg)
+		}
+		return
+	case "required":
+		msg := ve.Message
+		if i := strings.Index(msg, "missing properties: "); i >= 0 {
+			msg = "missing key " + strings.ReplaceAll(strings.TrimPrefix(msg[i:], "missing properties: "), "'", "\"")
+		}
+		d.errorf(val, "%s%s", msg, in(where))
+		return
+	case "propertyNames", "pattern":
+		if strings.Contains(ve.KeywordLocation, "propertyNames") {
+			name := lastSeg(segments(ve.InstanceLocation))
+			// jsonschema reports the name's location as the mapping's.
+			for _, kv := range pairs(val) {
+				if strings.Contains(ve.Message, quote(kv.key.Value)) || strings.Contains(ve.Message, "'"+kv.key.Value+"'") {
+					key, name = kv.key, kv.key.Value
+				}
+			}
+			d.errorf(nodeOr(key, val), "invalid name %q%s: %s", name, in(where), nameHint(where))
+			return
+		}
+	}
+	d.errorf(nodeOr(val, key), "%s%s", ve.Message, in(where))
+}
+
+func nodeOr(a, b *yaml.Node) *yaml.Node {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func nameHint(where string) string {
+	switch {
+	case strings.HasSuffix(where, "set"):
+		return "write \"node.input\""
+	case strings.HasSuffix(where, "env"):
+		return "use letters, digits and _, not starting with a digit"
+	case strings.Contains(where, "expect"):
+		return "write \"node\" or \"node.output\" (\"node.input\" under received)"
+	}
+	return "use a node id, or an input or output name in lower case"
+}
+
+// allowedKeys returns the property names the schema at ve allows.
+func (r *Runner) allowedKeys(ve *jsonschema.ValidationError) []string {
+	loc := ve.AbsoluteKeywordLocation
+	_, frag, _ := strings.Cut(loc, "#")
+	segs := segments(frag)
+	if len(segs) == 0 {
+		return nil
+	}
+	var v any = r.schemaDoc
+	for _, s := range segs[:len(segs)-1] {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[s]
+	}
+	props, _ := v.(map[string]any)["properties"].(map[string]any)
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func contains1(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func in(where string) string {
+	if where == "" {
+		return ""
+	}
+	return " in " + where
+}
+
+// describePath names a place in a test file: "cases[0].mocks.reply".
+func describePath(inst []string) string {
+	var b strings.Builder
+	for _, s := range inst {
+		if idx := indexOf(s); idx >= 0 {
+			fmt.Fprintf(&b, "[%d]", idx)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+func didYouMean(s string, options []string) string {
+	best, bestD := "", 3
+	for _, o := range options {
+		if d := levenshtein.ComputeDistance(s, o); d < bestD {
+			best, bestD = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// segments splits a JSON pointer into unescaped segments.
+func segments(p string) []string {
+	p = strings.TrimPrefix(p, "/")
+	if p == "" {
+		return nil
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+		s = strings.ReplaceAll(s, "~1", "/")
+		segs[i] = strings.ReplaceAll(s, "~0", "~")
+	}
+	return segs
+}
+
+func lastSeg(p []string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	return p[len(p)-1]
+}
+
+func indexOf(seg string) int {
+	if seg == "" || len(seg) > 9 {
+		return -1
+	}
+	n := 0
+	for _, r := range seg {
+		if r < '0' || r > '9' {
+			return -1
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}

@@ -1,0 +1,251 @@
+package flowtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// An edit replaces the expected value at val (whose key, if any, is key)
+// with value.
+type edit struct {
+	val   *yaml.Node
+	key   *yaml.Node
+	value any
+}
+
+// applyEdits rewrites the expected values in src. It finds each value's
+// text from the position yaml.v3 recorded for its node and replaces only
+// that text, so comments, blank lines, key order and the style of
+// everything else stay as they were (a yaml.Node re-encoding would drop
+// blank lines and reflow long lines). It returns the new source and how
+// many values it rewrote.
+func applyEdits(src []byte, edits []edit) ([]byte, int, error) {
+	lines := splitLines(src)
+	type span struct {
+		start, end int // byte offsets
+		text       string
+	}
+	var spans []span
+	for _, e := range edits {
+		start, end, block, err := valueSpan(src, lines, e.val, e.key)
+		if err != nil {
+			return nil, 0, err
+		}
+		keyIndent := 0
+		if e.key != nil {
+			keyIndent = e.key.Column - 1
+		}
+		spans = append(spans, span{start, end, render(e.value, block, keyIndent)})
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start > spans[j].start })
+	out := append([]byte(nil), src...)
+	last := len(out) + 1
+	n := 0
+	for _, s := range spans {
+		if s.end > last {
+			continue // overlapping edits: the same value twice
+		}
+		out = append(out[:s.start], append([]byte(s.text), out[s.end:]...)...)
+		last = s.start
+		n++
+	}
+	// Check that the result still parses.
+	var check yaml.Node
+	if err := yaml.Unmarshal(out, &check); err != nil {
+		return nil, 0, fmt.Errorf("the rewritten file would not parse (%v); update it by hand", err)
+	}
+	return out, n, nil
+}
+
+// splitLines returns the byte offset of the start of every line.
+func splitLines(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+func offset(lines []int, line, col int) int {
+	if line-1 >= len(lines) {
+		return lines[len(lines)-1]
+	}
+	return lines[line-1] + col - 1
+}
+
+func lineEnd(src []byte, lines []int, line int) int {
+	if line >= len(lines) {
+		return len(src)
+	}
+	return lines[line] - 1 // the '\n'
+}
+
+// valueSpan returns the byte range of the value's text, and whether it is
+// in block context (it may be replaced by a multi-line block scalar).
+func valueSpan(src []byte, lines []int, n, key *yaml.Node) (start, end int, block bool, err error) {
+	start = offset(lines, n.Line, n.Column)
+	if start > len(src) {
+		return 0, 0, false, fmt.Errorf("value at line %d is outside the file", n.Line)
+	}
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Style&(yaml.LiteralStyle|yaml.FoldedStyle)) != 0:
+		return start, blockEnd(src, lines, n.Line, keyIndentOf(key), false), true, nil
+	case n.Kind != yaml.ScalarNode && n.Style&yaml.FlowStyle == 0:
+		// A block mapping or sequence: its lines are indented at least as
+		// much as its first entry (a sequence may sit at its key's indent).
+		return start, blockEnd(src, lines, n.Line, n.Column-1, n.Kind == yaml.SequenceNode), true, nil
+	case n.Kind != yaml.ScalarNode:
+		return start, flowEnd(src, start), false, nil
+	}
+	inFlow := key == nil || !strings.HasSuffix(strings.TrimRight(string(src[offset(lines, key.Line, key.Column):start]), " \t"), ":") || key.Line != n.Line
+	return start, scalarEnd(src, start, n), !inFlow, nil
+}
+
+func keyIndentOf(key *yaml.Node) int {
+	if key == nil {
+		return 0
+	}
+	return key.Column - 1
+}
+
+// blockEnd returns the end of a block value starting on line first: the
+// end of its last line whose indentation is more than indent (or equal to
+// it, for a sequence's "- " entries), ignoring trailing blank and comment
+// lines.
+func blockEnd(src []byte, lines []int, first, indent int, seq bool) int {
+	end := lineEnd(src, lines, first)
+	for l := first + 1; l <= len(lines); l++ {
+		s := string(src[lines[l-1]:lineEnd(src, lines, l)])
+		trimmed := strings.TrimLeft(s, " ")
+		ind := len(s) - len(trimmed)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if ind > indent || (seq && ind == indent && (trimmed == "-" || strings.HasPrefix(trimmed, "- "))) {
+			end = lineEnd(src, lines, l)
+			continue
+		}
+		break
+	}
+	return end
+}
+
+// flowEnd returns the end of a flow collection starting at start.
+func flowEnd(src []byte, start int) int {
+	depth := 0
+	for i := start; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case '"', '\'':
+			i = quotedEnd(src, i) - 1
+		}
+	}
+	return len(src)
+}
+
+// quotedEnd returns the offset after the quoted scalar starting at i.
+func quotedEnd(src []byte, i int) int {
+	q := src[i]
+	for j := i + 1; j < len(src); j++ {
+		switch {
+		case q == '"' && src[j] == '\\':
+			j++
+		case src[j] == q && q == '\'' && j+1 < len(src) && src[j+1] == '\'':
+			j++
+		case src[j] == q:
+			return j + 1
+		}
+	}
+	return len(src)
+}
+
+// scalarEnd returns the end of the scalar starting at start.
+func scalarEnd(src []byte, start int, n *yaml.Node) int {
+	if start < len(src) && (src[start] == '"' || src[start] == '\'') {
+		return quotedEnd(src, start)
+	}
+	for i := start; i < len(src); i++ {
+		switch src[i] {
+		case '\n', ',', ']', '}':
+			return trimRightSpace(src, start, i)
+		case '#':
+			if i > start && (src[i-1] == ' ' || src[i-1] == '\t') {
+				return trimRightSpace(src, start, i)
+			}
+		}
+	}
+	return trimRightSpace(src, start, len(src))
+}
+
+func trimRightSpace(src []byte, start, end int) int {
+	for end > start && (src[end-1] == ' ' || src[end-1] == '\t' || src[end-1] == '\r') {
+		end--
+	}
+	return end
+}
+
+// render writes v as YAML text to put where an expected value was: a
+// plain or quoted scalar, a flow collection (JSON, which YAML reads), or
+// in block context a literal block for a multi-line string.
+func render(v any, block bool, keyIndent int) string {
+	if s, ok := v.(string); ok && block && strings.Contains(s, "\n") {
+		return literal(s, keyIndent+2)
+	}
+	switch v.(type) {
+	case map[string]any, []any:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+		return strings.TrimSuffix(b.String(), "\n")
+	case string:
+		s := v.(string)
+		out, err := yaml.Marshal(s)
+		text := strings.TrimSuffix(string(out), "\n")
+		if err != nil || strings.Contains(text, "\n") || strings.ContainsAny(s, ",[]{}#") {
+			return show(s)
+		}
+		return text
+	}
+	return show(v)
+}
+
+// literal renders s as a literal block scalar indented by indent.
+func literal(s string, indent int) string {
+	chomp := "|-"
+	body := s
+	switch {
+	case strings.HasSuffix(s, "\n\n"):
+		chomp = "|+"
+		body = strings.TrimSuffix(s, "\n")
+	case strings.HasSuffix(s, "\n"):
+		chomp = "|"
+		body = strings.TrimSuffix(s, "\n")
+	}
+	if strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") {
+		chomp += "2"
+	}
+	pad := strings.Repeat(" ", indent)
+	var b strings.Builder
+	b.WriteString(chomp)
+	for _, line := range strings.Split(body, "\n") {
+		b.WriteByte('\n')
+		if line != "" {
+			b.WriteString(pad + line)
+		}
+	}
+	return b.String()
+}
