@@ -22,8 +22,10 @@ chat:
 test-deps:
 	./scripts/test-deps.sh
 
-# test vets and tests every package with the race detector. With
+# test vets and tests every package with the race detector, then runs the
+# flows' own tests (flows/*_test.yaml) with "flowrun test". With
 # FLOWRUN_TEST_ALL=1 a test that misses something fails instead of being
 # skipped, so every test runs.
 test: test-deps
 	$(GO) vet ./... && FLOWRUN_TEST_ALL=1 $(GO) test -race ./...
+	$(GO) run ./cmd/flowrun test flows/

@@ -215,6 +215,7 @@ func (p *program) app() *ucli.App {
 			p.explainCommand(),
 			p.graphCommand(),
 			p.schemaCommand(),
+			p.testCommand(),
 			helpCommand(),
 		},
 	}

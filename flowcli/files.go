@@ -28,7 +28,8 @@ const ignoreMarker = "# flowrun: ignore"
 //   - any other argument is a file, checked whatever its name.
 //
 // Files found in directories and globs whose first line is
-// "# flowrun: ignore" are skipped. The result is in argument order,
+// "# flowrun: ignore", and test files (*_test.yaml, run by "flowrun
+// test"), are skipped. The result is in argument order,
 // sorted within each argument, without duplicates. An argument that
 // yields no file is an error.
 func flowFiles(args []string) ([]string, error) {
@@ -50,6 +51,7 @@ func flowFiles(args []string) ([]string, error) {
 				errs = append(errs, err)
 				continue
 			}
+			found = withoutTests(found)
 			if len(found) == 0 {
 				errs = append(errs, fmt.Errorf("%s: no flow files (*.yaml, *.yml) in directory", arg))
 			}
@@ -62,6 +64,7 @@ func flowFiles(args []string) ([]string, error) {
 				errs = append(errs, err)
 				continue
 			}
+			found = withoutTests(found)
 			if len(found) == 0 {
 				errs = append(errs, fmt.Errorf("%s: no flow files match", arg))
 			}
@@ -75,6 +78,17 @@ func flowFiles(args []string) ([]string, error) {
 		}
 	}
 	return files, errors.Join(errs...)
+}
+
+// withoutTests drops the test files (*_test.yaml) from files.
+func withoutTests(files []string) []string {
+	out := files[:0]
+	for _, f := range files {
+		if !isTestFile(f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }

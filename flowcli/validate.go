@@ -18,7 +18,8 @@ node types, inputs and outputs, bindings and cycles that cannot start.
 FLOW may be a file, a directory (every *.yaml and *.yml below it, skipping
 directories named .* and node_modules) or a glob, quoted or not ("**"
 matches any number of directories). Files found through a directory or a
-glob are skipped when their first line is "# flowrun: ignore"; a file named
+glob are skipped when their first line is "# flowrun: ignore", and so are
+test files (*_test.yaml, which "flowrun test" runs); a file named
 on the command line is always checked.
 
 The problems are the command's output and go to stdout, one per line as

@@ -3,6 +3,7 @@ package flowtest
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/diff"
 )
@@ -32,6 +33,9 @@ func differ(want, got any) *mismatch {
 	if len(m.expected)+len(m.got) > 2*longValue {
 		m.diff = unified(indent(want), indent(got))
 	}
+	if m.diff != "" {
+		m.expected, m.got = clip(m.expected), clip(m.got)
+	}
 	return m
 }
 
@@ -39,7 +43,12 @@ func unified(want, got string) string {
 	if !strings.HasSuffix(want, "\n") || !strings.HasSuffix(got, "\n") {
 		want, got = want+"\n", got+"\n"
 	}
-	return string(diff.Diff("expected", []byte(want), "got", []byte(got)))
+	d := string(diff.Diff("expected", []byte(want), "got", []byte(got)))
+	// Drop the "diff expected got" line: the --- and +++ lines say it.
+	if strings.HasPrefix(d, "diff ") {
+		_, d, _ = strings.Cut(d, "\n")
+	}
+	return d
 }
 
 func indent(v any) string {
@@ -48,4 +57,17 @@ func indent(v any) string {
 		return show(v)
 	}
 	return string(b) + "\n"
+}
+
+// clip shortens a one-line description that a diff follows.
+func clip(s string) string {
+	const n = 2 * longValue
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -51,6 +51,9 @@ type matcher struct {
 	pos     graph.Pos
 	valNode *yaml.Node
 	keyNode *yaml.Node
+	// inBlock is true when the mapping that holds the value is a block
+	// mapping, so --update may write a multi-line value there.
+	inBlock bool
 }
 
 type outcomeWant struct {
@@ -70,11 +73,11 @@ func (s *suite) parseExpect(c *converter, tc *testCase, e *yaml.Node) {
 			tc.noOutcome = false
 			tc.expects = append(tc.expects, &expectation{kind: kind, refPos: d.pos(val), out: s.parseOutcome(c, val)})
 		case kindStdout, kindStderr:
-			tc.expects = append(tc.expects, &expectation{kind: kind, refPos: d.pos(kv.key), m: s.parseMatcher(c, kv.key, val)})
+			tc.expects = append(tc.expects, &expectation{kind: kind, refPos: d.pos(kv.key), m: s.parseMatcher(c, e, kv.key, val)})
 		default:
 			for _, ref := range pairs(val) {
 				tc.expects = append(tc.expects, &expectation{kind: kind, ref: ref.key.Value, refPos: d.pos(ref.key),
-					m: s.parseMatcher(c, ref.key, resolve(ref.val))})
+					m: s.parseMatcher(c, val, ref.key, resolve(ref.val))})
 			}
 		}
 	}
@@ -95,7 +98,7 @@ func (s *suite) parseOutcome(c *converter, n *yaml.Node) *outcomeWant {
 		if o.end != "stopped" {
 			s.doc.errorf(k, "reason is for end: stopped (the reason the node gave): for a failure, match the error with error:")
 		}
-		o.reason = s.parseMatcher(c, k, r)
+		o.reason = s.parseMatcher(c, n, k, r)
 	}
 	if e, k := get(n, "error"); e != nil {
 		if o.end != "failed" {
@@ -120,8 +123,10 @@ func isMatcher(n *yaml.Node) bool {
 	return true
 }
 
-func (s *suite) parseMatcher(c *converter, key, n *yaml.Node) *matcher {
-	m := &matcher{op: "equals", pos: s.doc.pos(n), keyNode: key}
+// parseMatcher parses the expectation n, the value of key in the mapping
+// parent.
+func (s *suite) parseMatcher(c *converter, parent, key, n *yaml.Node) *matcher {
+	m := &matcher{op: "equals", pos: s.doc.pos(n), keyNode: key, inBlock: parent.Style&yaml.FlowStyle == 0}
 	if !isMatcher(n) {
 		m.want, m.valNode = norm(c.value(n)), n
 		return m
@@ -132,6 +137,7 @@ func (s *suite) parseMatcher(c *converter, key, n *yaml.Node) *matcher {
 		switch kv.key.Value {
 		case "equals":
 			m.op, m.want, m.valNode, m.keyNode = "equals", norm(c.value(v)), v, kv.key
+			m.inBlock = n.Style&yaml.FlowStyle == 0
 		case "contains":
 			m.op, m.want = "contains", norm(c.value(v))
 		case "regex":
@@ -185,7 +191,7 @@ func toFloat(v any) (float64, bool) {
 // for long values a diff.
 type mismatch struct {
 	expected, got string
-	diff      string
+	diff          string
 }
 
 // check matches got; it returns nil when the value is as expected.

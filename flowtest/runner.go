@@ -300,7 +300,7 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 		if mm := e.m.check(got); mm != nil {
 			fail(e.m.pos, what, mm)
 			if e.m.op == "equals" && e.m.valNode != nil {
-				edits = append(edits, edit{val: e.m.valNode, key: e.m.keyNode, value: norm(got)})
+				edits = append(edits, edit{val: e.m.valNode, key: e.m.keyNode, inBlock: e.m.inBlock, value: norm(got)})
 			}
 		}
 	}

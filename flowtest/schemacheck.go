@@ -108,7 +108,64 @@ func (r *Runner) explain(d *doc, ve *jsonschema.ValidationError) {
 			return
 		}
 	}
+	if kw == "anyOf" || kw == "oneOf" {
+		desc := r.schemaAt(ve.AbsoluteKeywordLocation, "description")
+		got := "this value"
+		if val != nil {
+			got = kindOf(val)
+		}
+		msg := fmt.Sprintf("unexpected %s%s", got, in(where))
+		if s, ok := desc.(string); ok {
+			msg += ": " + s
+		}
+		d.errorf(nodeOr(val, key), "%s", msg)
+		return
+	}
 	d.errorf(nodeOr(val, key), "%s%s", ve.Message, in(where))
+}
+
+// kindOf describes a YAML value for a message.
+func kindOf(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	switch n.ShortTag() {
+	case "!!str":
+		return fmt.Sprintf("string %q", n.Value)
+	case "!!null":
+		return "null"
+	}
+	return "value " + n.Value
+}
+
+// schemaAt returns the key field of the schema that holds the keyword at
+// the absolute keyword location loc.
+func (r *Runner) schemaAt(loc, field string) any {
+	_, frag, _ := strings.Cut(loc, "#")
+	segs := segments(frag)
+	if len(segs) == 0 {
+		return nil
+	}
+	var v any = r.schemaDoc
+	for _, s := range segs[:len(segs)-1] {
+		switch m := v.(type) {
+		case map[string]any:
+			v = m[s]
+		case []any:
+			i := indexOf(s)
+			if i < 0 || i >= len(m) {
+				return nil
+			}
+			v = m[i]
+		default:
+			return nil
+		}
+	}
+	m, _ := v.(map[string]any)
+	return m[field]
 }
 
 func nodeOr(a, b *yaml.Node) *yaml.Node {
@@ -132,21 +189,7 @@ func nameHint(where string) string {
 
 // allowedKeys returns the property names the schema at ve allows.
 func (r *Runner) allowedKeys(ve *jsonschema.ValidationError) []string {
-	loc := ve.AbsoluteKeywordLocation
-	_, frag, _ := strings.Cut(loc, "#")
-	segs := segments(frag)
-	if len(segs) == 0 {
-		return nil
-	}
-	var v any = r.schemaDoc
-	for _, s := range segs[:len(segs)-1] {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[s]
-	}
-	props, _ := v.(map[string]any)["properties"].(map[string]any)
+	props, _ := r.schemaAt(ve.AbsoluteKeywordLocation, "properties").(map[string]any)
 	keys := make([]string, 0, len(props))
 	for k := range props {
 		keys = append(keys, k)

@@ -2,7 +2,6 @@ package flowtest
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,9 +12,10 @@ import (
 // An edit replaces the expected value at val (whose key, if any, is key)
 // with value.
 type edit struct {
-	val   *yaml.Node
-	key   *yaml.Node
-	value any
+	val     *yaml.Node
+	key     *yaml.Node
+	inBlock bool
+	value   any
 }
 
 // applyEdits rewrites the expected values in src. It finds each value's
@@ -32,7 +32,7 @@ func applyEdits(src []byte, edits []edit) ([]byte, int, error) {
 	}
 	var spans []span
 	for _, e := range edits {
-		start, end, block, err := valueSpan(src, lines, e.val, e.key)
+		start, end, err := valueSpan(src, lines, e.val, e.key)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -40,7 +40,14 @@ func applyEdits(src []byte, edits []edit) ([]byte, int, error) {
 		if e.key != nil {
 			keyIndent = e.key.Column - 1
 		}
-		spans = append(spans, span{start, end, render(e.value, block, keyIndent)})
+		block := e.inBlock && e.key != nil && e.key.Line == e.val.Line
+		text := render(e.value, block, keyIndent)
+		if strings.HasPrefix(text, "\n") {
+			for start > 0 && (src[start-1] == ' ' || src[start-1] == '\t') {
+				start--
+			}
+		}
+		spans = append(spans, span{start, end, text})
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start > spans[j].start })
 	out := append([]byte(nil), src...)
@@ -87,25 +94,23 @@ func lineEnd(src []byte, lines []int, line int) int {
 	return lines[line] - 1 // the '\n'
 }
 
-// valueSpan returns the byte range of the value's text, and whether it is
-// in block context (it may be replaced by a multi-line block scalar).
-func valueSpan(src []byte, lines []int, n, key *yaml.Node) (start, end int, block bool, err error) {
+// valueSpan returns the byte range of the value's text.
+func valueSpan(src []byte, lines []int, n, key *yaml.Node) (start, end int, err error) {
 	start = offset(lines, n.Line, n.Column)
 	if start > len(src) {
-		return 0, 0, false, fmt.Errorf("value at line %d is outside the file", n.Line)
+		return 0, 0, fmt.Errorf("value at line %d is outside the file", n.Line)
 	}
 	switch {
 	case n.Kind == yaml.ScalarNode && (n.Style&(yaml.LiteralStyle|yaml.FoldedStyle)) != 0:
-		return start, blockEnd(src, lines, n.Line, keyIndentOf(key), false), true, nil
+		return start, blockEnd(src, lines, n.Line, keyIndentOf(key), false), nil
 	case n.Kind != yaml.ScalarNode && n.Style&yaml.FlowStyle == 0:
 		// A block mapping or sequence: its lines are indented at least as
 		// much as its first entry (a sequence may sit at its key's indent).
-		return start, blockEnd(src, lines, n.Line, n.Column-1, n.Kind == yaml.SequenceNode), true, nil
+		return start, blockEnd(src, lines, n.Line, n.Column-1, n.Kind == yaml.SequenceNode), nil
 	case n.Kind != yaml.ScalarNode:
-		return start, flowEnd(src, start), false, nil
+		return start, flowEnd(src, start), nil
 	}
-	inFlow := key == nil || !strings.HasSuffix(strings.TrimRight(string(src[offset(lines, key.Line, key.Column):start]), " \t"), ":") || key.Line != n.Line
-	return start, scalarEnd(src, start, n), !inFlow, nil
+	return start, scalarEnd(src, start), nil
 }
 
 func keyIndentOf(key *yaml.Node) int {
@@ -173,7 +178,7 @@ func quotedEnd(src []byte, i int) int {
 }
 
 // scalarEnd returns the end of the scalar starting at start.
-func scalarEnd(src []byte, start int, n *yaml.Node) int {
+func scalarEnd(src []byte, start int) int {
 	if start < len(src) && (src[start] == '"' || src[start] == '\'') {
 		return quotedEnd(src, start)
 	}
@@ -206,11 +211,23 @@ func render(v any, block bool, keyIndent int) string {
 	}
 	switch v.(type) {
 	case map[string]any, []any:
+		if text := flowText(v); !block || len(text) <= 2*longValue {
+			return text
+		}
 		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(v)
-		return strings.TrimSuffix(b.String(), "\n")
+		enc := yaml.NewEncoder(&b)
+		enc.SetIndent(2)
+		if err := enc.Encode(v); err != nil {
+			return show(v)
+		}
+		pad := strings.Repeat(" ", keyIndent+2)
+		var out strings.Builder
+		for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+			out.WriteString("\n" + pad + line)
+		}
+		return out.String()
+	}
+	switch v.(type) {
 	case string:
 		s := v.(string)
 		out, err := yaml.Marshal(s)
@@ -248,4 +265,44 @@ func literal(s string, indent int) string {
 		}
 	}
 	return b.String()
+}
+
+// flowText writes v in YAML's flow style: {a: 1, b: [x, "y, z"]}, keys
+// sorted, strings plain when that reads back as the same string.
+func flowText(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = flowScalar(k) + ": " + flowText(v[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = flowText(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case string:
+		return flowScalar(v)
+	}
+	return show(v)
+}
+
+// flowScalar writes a string plain when YAML reads it back as the same
+// string in flow context, else double-quoted.
+func flowScalar(s string) string {
+	if s == "" || strings.ContainsAny(s, ",[]{}#:\"'\n\t&*!|>%@`?") || strings.TrimSpace(s) != s || strings.HasPrefix(s, "-") {
+		return show(s)
+	}
+	var back any
+	if err := yaml.Unmarshal([]byte(s), &back); err != nil || back != s {
+		return show(s)
+	}
+	return s
 }
