@@ -48,6 +48,9 @@ need node "apt-get install nodejs npm"
 need npm "apt-get install nodejs npm"
 npm_install tests/llmserver
 need_file "${FLOWRUN_TEST_GGUF:-../shared/models/stories260K.gguf}" "see tests/llmserver/README.md, or set FLOWRUN_TEST_GGUF to a GGUF file"
+# The editor tests (tests/editor) drive the real yaml-language-server over
+# LSP and compile the schemas with Ajv in strict mode.
+npm_install tests/editor
 # The pseudo-terminal tests drive "make chat" and the example flows run
 # Python scripts.
 need make "apt-get install make"
