@@ -107,7 +107,10 @@ func caseSchema() obj {
 				"type":                 "object",
 				"description":          "Environment variables the flow sees (${VAR} in constants, nodes that read the environment). Only these, PATH, HOME and TMPDIR are set.",
 				"propertyNames":        obj{"pattern": EnvNamePattern},
-				"additionalProperties": obj{"type": []string{"string", "number", "boolean"}},
+				"additionalProperties": obj{
+					"description": "The variable's value: a string, or a number or boolean written as text.",
+					"anyOf":       []any{obj{"type": "string"}, obj{"type": "number"}, obj{"type": "boolean"}},
+				},
 			},
 			"stdin": obj{"type": "string", "description": "The flow's standard input; empty by default."},
 			"max_generations": obj{
@@ -258,12 +261,16 @@ func matcherSchema() obj {
 			"tolerance": obj{"type": "number", "minimum": 0, "description": "The largest difference approx allows (default 1e-9)."},
 		},
 		"oneOf": []any{
-			obj{"required": []string{"equals"}},
-			obj{"required": []string{"contains"}},
-			obj{"required": []string{"regex"}},
-			obj{"required": []string{"schema"}},
-			obj{"required": []string{"approx"}},
+			only("equals"), only("contains"), only("regex"), only("schema"), only("approx"),
 		},
 		"dependencies": obj{"tolerance": []string{"approx"}},
 	}
+}
+
+// only is the branch of a matcher's oneOf that requires key. Strict
+// validators (Ajv's strictRequired) want a required key declared in the
+// same schema, so it is declared again, allowing anything: the matcher's
+// properties say what it holds.
+func only(key string) obj {
+	return obj{"required": []string{key}, "properties": obj{key: true}}
 }
