@@ -104,9 +104,9 @@ func caseSchema() obj {
 				"additionalProperties": obj{"description": "The constant's value."},
 			},
 			"env": obj{
-				"type":                 "object",
-				"description":          "Environment variables the flow sees (${VAR} in constants, nodes that read the environment). Only these, PATH, HOME and TMPDIR are set.",
-				"propertyNames":        obj{"pattern": EnvNamePattern},
+				"type":          "object",
+				"description":   "Environment variables the flow sees (${VAR} in constants, nodes that read the environment). Only these, PATH, HOME and TMPDIR are set.",
+				"propertyNames": obj{"pattern": EnvNamePattern},
 				"additionalProperties": obj{
 					"description": "The variable's value: a string, or a number or boolean written as text.",
 					"anyOf":       []any{obj{"type": "string"}, obj{"type": "number"}, obj{"type": "boolean"}},
