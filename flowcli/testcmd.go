@@ -3,6 +3,7 @@ package flowcli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,10 +70,7 @@ func (p *program) testAction(c *ucli.Context) error {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
-	files, findErr := testFiles(args)
-	if findErr != nil {
-		fmt.Fprintf(p.stderr, "flowrun: %v\n", findErr)
-	}
+	files, missing := testFiles(args)
 	reg, err := p.newRegistry()
 	if err != nil {
 		return err
@@ -81,7 +79,12 @@ func (p *program) testAction(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	results := make([]*flowtest.FileResult, 0, len(files))
+	// An argument that names no test file is reported like a test file
+	// that cannot be read: in every format, and exit 2.
+	results := make([]*flowtest.FileResult, 0, len(files)+len(missing))
+	for _, m := range missing {
+		results = append(results, &flowtest.FileResult{File: m.arg, IOError: m.err})
+	}
 	for _, f := range files {
 		results = append(results, runner.RunFile(c.Context, f))
 	}
@@ -89,22 +92,25 @@ func (p *program) testAction(c *ucli.Context) error {
 		return err
 	}
 	code := flowtest.ExitCode(results)
-	if findErr != nil {
-		code = ExitUsage
-	}
 	if code != ExitOK {
 		return &reportedError{code: code, err: errors.New("tests failed")}
 	}
 	return nil
 }
 
+// A missingTest is an argument of "flowrun test" that names no test file.
+type missingTest struct {
+	arg string
+	err error
+}
+
 // testFiles expands the arguments of "flowrun test" into test files:
 // directories and globs give the *_test.yaml files they hold; a flow file
 // gives its test file; any other file is taken as a test file.
-func testFiles(args []string) ([]string, error) {
+func testFiles(args []string) ([]string, []missingTest) {
 	var files []string
 	seen := map[string]bool{}
-	var errs []error
+	var errs []missingTest
 	for _, arg := range args {
 		info, statErr := os.Stat(arg)
 		if statErr == nil && !info.IsDir() {
@@ -113,7 +119,7 @@ func testFiles(args []string) ([]string, error) {
 				ext := filepath.Ext(arg)
 				f = strings.TrimSuffix(arg, ext) + "_test" + ext
 				if _, err := os.Stat(f); err != nil {
-					errs = append(errs, fmt.Errorf("%s: no test file %s for this flow", arg, f))
+					errs = append(errs, missingTest{arg, fmt.Errorf("no test file %s for this flow", f)})
 					continue
 				}
 			}
@@ -132,9 +138,13 @@ func testFiles(args []string) ([]string, error) {
 			found, err = glob(arg)
 		default:
 			err = statErr
+			var pe *fs.PathError
+			if errors.As(statErr, &pe) {
+				err = pe.Err // the argument is already named
+			}
 		}
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, missingTest{arg, err})
 			continue
 		}
 		n := 0
@@ -146,10 +156,10 @@ func testFiles(args []string) ([]string, error) {
 			}
 		}
 		if n == 0 {
-			errs = append(errs, fmt.Errorf("%s: no test files (*_test.yaml)", arg))
+			errs = append(errs, missingTest{arg, errors.New("no test files (*_test.yaml)")})
 		}
 	}
-	return files, errors.Join(errs...)
+	return files, errs
 }
 
 func isTestFile(name string) bool {

@@ -149,7 +149,11 @@ func (s *suite) parseMatcher(c *converter, parent, key, n *yaml.Node) *matcher {
 				m.sch, err = flowschema.Compile(doc)
 			}
 			if err != nil {
-				s.doc.errorf(v, "invalid JSON Schema: %v", strings.TrimPrefix(err.Error(), "schema: "))
+				msg := err.Error()
+				if _, after, ok := strings.Cut(msg, "compilation failed: "); ok {
+					msg = after
+				}
+				s.doc.errorf(v, "invalid JSON Schema: %s", strings.TrimPrefix(msg, "schema: "))
 			}
 		case "approx":
 			m.op = "approx"

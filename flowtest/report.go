@@ -215,14 +215,27 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
 	Error     *junitMessage `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-	SystemErr string        `xml:"system-err,omitempty"`
+	SystemOut *junitText    `xml:"system-out,omitempty"`
+	SystemErr *junitText    `xml:"system-err,omitempty"`
+}
+
+// junitText is an element's text as CDATA, so that multi-line output
+// stays readable in the file.
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+func cdata(s string) *junitText {
+	if s == "" {
+		return nil
+	}
+	return &junitText{Text: s}
 }
 
 type junitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
 }
 
 func reportJUnit(w io.Writer, results []*FileResult) error {
@@ -253,7 +266,7 @@ func reportJUnit(w io.Writer, results []*FileResult) error {
 					msgs[i] = f.Error()
 				}
 				jc.Failure = &junitMessage{Message: c.Failures[0].Summary(), Type: "assertion", Text: strings.Join(msgs, "\n")}
-				jc.SystemOut, jc.SystemErr = c.Stdout, c.Stderr
+				jc.SystemOut, jc.SystemErr = cdata(c.Stdout), cdata(c.Stderr)
 			}
 			s.Cases = append(s.Cases, jc)
 		}

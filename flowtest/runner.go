@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +28,8 @@ type Options struct {
 	// Run, when not nil, selects the cases whose name it matches.
 	Run *regexp.Regexp
 	// Update rewrites the expected values of failed equality expectations
-	// in the test files with what the flow produced.
+	// in the test files with what the flow produced; those expectations
+	// then count as passed.
 	Update bool
 	// Getenv reads PATH, HOME and TMPDIR for the flows (a case's env:
 	// sets the rest); nil means os.Getenv.
@@ -174,6 +176,14 @@ func (r *Runner) RunFile(ctx context.Context, file string) *FileResult {
 			return fr
 		}
 		fr.Updated = n
+		// The rewritten expectations hold now: they are no failures.
+		done := map[*Failure]bool{}
+		for _, e := range edits {
+			done[e.failure] = true
+		}
+		for _, c := range fr.Cases {
+			c.Failures = slices.DeleteFunc(c.Failures, func(f *Failure) bool { return done[f] })
+		}
 	}
 	return fr
 }
@@ -300,7 +310,8 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 		if mm := e.m.check(got); mm != nil {
 			fail(e.m.pos, what, mm)
 			if e.m.op == "equals" && e.m.valNode != nil {
-				edits = append(edits, edit{val: e.m.valNode, key: e.m.keyNode, inBlock: e.m.inBlock, value: norm(got)})
+				edits = append(edits, edit{val: e.m.valNode, key: e.m.keyNode, inBlock: e.m.inBlock, value: norm(got),
+					failure: cr.Failures[len(cr.Failures)-1]})
 			}
 		}
 	}

@@ -96,6 +96,14 @@ func (r *Runner) explain(d *doc, ve *jsonschema.ValidationError) {
 		d.errorf(val, "%s%s", msg, in(where))
 		return
 	case "propertyNames", "pattern":
+		if !strings.Contains(ve.KeywordLocation, "propertyNames") && val != nil && val.Kind == yaml.ScalarNode {
+			msg := fmt.Sprintf("invalid value %q%s", val.Value, in(where))
+			if desc, ok := r.schemaAt(ve.AbsoluteKeywordLocation, "description").(string); ok {
+				msg += ": " + desc
+			}
+			d.errorf(val, "%s", msg)
+			return
+		}
 		if strings.Contains(ve.KeywordLocation, "propertyNames") {
 			name := lastSeg(segments(ve.InstanceLocation))
 			// jsonschema reports the name's location as the mapping's.

@@ -16,6 +16,7 @@ type edit struct {
 	key     *yaml.Node
 	inBlock bool
 	value   any
+	failure *Failure
 }
 
 // applyEdits rewrites the expected values in src. It finds each value's
@@ -42,6 +43,10 @@ func applyEdits(src []byte, edits []edit) ([]byte, int, error) {
 		}
 		block := e.inBlock && e.key != nil && e.key.Line == e.val.Line
 		text := render(e.value, block, keyIndent)
+		if isBlockCollection(e.val) && isNonEmptyCollection(e.value) {
+			// A block list or mapping stays one, at its own indentation.
+			text = strings.TrimPrefix(blockText(e.value, e.val.Column-1), "\n"+strings.Repeat(" ", e.val.Column-1))
+		}
 		if strings.HasPrefix(text, "\n") {
 			for start > 0 && (src[start-1] == ' ' || src[start-1] == '\t') {
 				start--
@@ -55,7 +60,7 @@ func applyEdits(src []byte, edits []edit) ([]byte, int, error) {
 	n := 0
 	for _, s := range spans {
 		if s.end > last {
-			continue // overlapping edits: the same value twice
+			return nil, 0, fmt.Errorf("two expectations share the value at byte %d (a YAML alias?); update it by hand", s.start)
 		}
 		out = append(out[:s.start], append([]byte(s.text), out[s.end:]...)...)
 		last = s.start
@@ -214,18 +219,7 @@ func render(v any, block bool, keyIndent int) string {
 		if text := flowText(v); !block || len(text) <= 2*longValue {
 			return text
 		}
-		var b bytes.Buffer
-		enc := yaml.NewEncoder(&b)
-		enc.SetIndent(2)
-		if err := enc.Encode(v); err != nil {
-			return show(v)
-		}
-		pad := strings.Repeat(" ", keyIndent+2)
-		var out strings.Builder
-		for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-			out.WriteString("\n" + pad + line)
-		}
-		return out.String()
+		return blockText(v, keyIndent+2)
 	}
 	switch v.(type) {
 	case string:
@@ -305,4 +299,35 @@ func flowScalar(s string) string {
 		return show(s)
 	}
 	return s
+}
+
+// blockText writes a list or mapping in YAML's block style, each line
+// starting with a line end and indent spaces.
+func blockText(v any, indent int) string {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return flowText(v)
+	}
+	pad := strings.Repeat(" ", indent)
+	var out strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		out.WriteString("\n" + pad + line)
+	}
+	return out.String()
+}
+
+func isBlockCollection(n *yaml.Node) bool {
+	return (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle == 0
+}
+
+func isNonEmptyCollection(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		return len(v) > 0
+	case []any:
+		return len(v) > 0
+	}
+	return false
 }
