@@ -29,6 +29,7 @@ func TestMainConcurrent(t *testing.T) {
 		{"flowrun help nope", ExitUsage, "", `unknown command "nope"`},
 		{"flowrun run does-not-exist.yaml", ExitFailure, "", "does-not-exist.yaml: no such file or directory"},
 		{"flowrun test --help", ExitOK, "--update", ""},
+		{"flowrun schema --test", ExitOK, `"title": "flowrun test file"`, ""},
 		{"flowrun test --format xml", ExitUsage, "", `--format "xml": want text or json or junit or github`},
 		{"flowrun test --run ( .", ExitUsage, "", `--run "("`},
 		{"flowrun test does-not-exist", ExitUsage, "does-not-exist: no such file or directory\nFAIL: 0 passed, 0 failed in 1 file (1 invalid)", ""},

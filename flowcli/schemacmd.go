@@ -18,24 +18,35 @@ it with a first line such as:
 
    # yaml-language-server: $schema=../schema/flow.schema.json
 
+With --test it prints the schema of test files (*_test.yaml, see "flowrun
+test"), the same as schema/flowtest.schema.json.
+
 Examples:
-   flowrun schema > flow.schema.json`,
+   flowrun schema > flow.schema.json
+   flowrun schema --test > flowtest.schema.json`,
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "test", Usage: "print the schema of test files (*_test.yaml) instead", DisableDefaultText: true},
+		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {
 				return usagef(helpName(c), "takes no arguments")
 			}
-			reg, err := p.newRegistry()
-			if err != nil {
-				return err
-			}
-			doc, err := schema.Generate(reg)
-			if err != nil {
-				return err
+			var doc []byte
+			if c.Bool("test") {
+				doc = schema.CommittedTest()
+			} else {
+				reg, err := p.newRegistry()
+				if err != nil {
+					return err
+				}
+				if doc, err = schema.Generate(reg); err != nil {
+					return err
+				}
 			}
 			if len(doc) > 0 && doc[len(doc)-1] != '\n' {
 				doc = append(doc, '\n')
 			}
-			_, err = p.stdout.Write(doc)
+			_, err := p.stdout.Write(doc)
 			return err
 		},
 	}

@@ -6,4 +6,8 @@
 // type, which keys may appear under a node's inputs, with and defaults and
 // the JSON type of each constant. [Generate] builds it, [Committed] returns
 // the committed copy and [Compile] turns either into a validator.
+//
+// It also holds the schema of test files (*_test.yaml, run by `flowrun
+// test`): [GenerateTest] builds it and schema/flowtest.schema.json, which
+// [CommittedTest] returns, is its committed copy.
 package schema
