@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -242,7 +243,11 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 		if !errors.As(err, &list) {
 			list = graph.ErrorList{{Pos: graph.Pos{File: flowFile}, Msg: err.Error()}}
 		}
-		return nil, append(graph.ErrorList{{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: the flow %s is invalid", tc.name, flowFile)}}, list...), nil
+		list = placeSets(tc, list)
+		if slices.ContainsFunc(list, func(e *graph.Error) bool { return e.Pos.File != s.doc.file }) {
+			list = append(list, &graph.Error{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: the flow %s is invalid", tc.name, flowFile)})
+		}
+		return nil, list, nil
 	}
 	if errs := checkRefs(flow, tc); len(errs) > 0 {
 		return nil, errs, nil
@@ -316,6 +321,23 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 		}
 	}
 	return cr, nil, edits
+}
+
+// placeSets points the loader's errors about --set entries at the case's
+// set: keys they come from.
+func placeSets(tc *testCase, list graph.ErrorList) graph.ErrorList {
+	out := make(graph.ErrorList, 0, len(list))
+	for _, e := range list {
+		for i, se := range tc.sets {
+			prefix := "--set " + strconv.Quote(se.key+"="+show(se.value)) + ": "
+			if rest, ok := strings.CutPrefix(e.Msg, prefix); ok {
+				e = &graph.Error{Pos: tc.sets[i].pos, Msg: fmt.Sprintf("case %q: set %s: %s", tc.name, se.key, rest)}
+				break
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func errText(err error) string {
