@@ -526,10 +526,24 @@ func checkOutcome(o *outcomeWant, res *engine.Result, runErr error, rec *stopRec
 			return mm
 		}
 	}
-	if o.errRe != nil && (runErr == nil || !o.errRe.MatchString(runErr.Error())) {
+	if o.errRe != nil && !errorMatches(o.errRe, runErr) {
 		return &mismatch{expected: "failed with an error matching /" + o.errRe.String() + "/", got: got}
 	}
 	return nil
+}
+
+// errorMatches reports whether re matches the flow's error: the whole
+// message (`file:line:col: node "id" (type) failed in run N: cause`) or
+// the cause alone, so that ^ and $ can anchor either.
+func errorMatches(re *regexp.Regexp, err error) bool {
+	if err == nil {
+		return false
+	}
+	if re.MatchString(err.Error()) {
+		return true
+	}
+	var ne *engine.NodeError
+	return errors.As(err, &ne) && ne.Err != nil && re.MatchString(ne.Err.Error())
 }
 
 func describeEnd(res *engine.Result, runErr error, rec *stopRecorder) string {

@@ -239,7 +239,7 @@ func outcomeSchema() obj {
 					"end":    obj{"enum": Outcomes, "description": "done (nothing left to run), stopped (a node stopped the flow), limit (a generation limit was reached) or failed (a node failed)."},
 					"node":   obj{"type": "string", "pattern": MockIDPattern, "description": "The node that stopped the flow or failed, or one of those that reached their limit."},
 					"reason": obj{"$ref": "#/definitions/text_or_matcher", "description": "The reason the node that stopped the flow gave (end: stopped)."},
-					"error":  obj{"type": "string", "description": "A regular expression the error must match (end: failed); the error reads file:line:col: node \"id\" (type) failed in run N: cause."},
+					"error":  obj{"type": "string", "description": "A regular expression that the error, or its cause alone, must match (end: failed); the error reads file:line:col: node \"id\" (type) failed in run N: cause."},
 				},
 			},
 		},
