@@ -28,7 +28,8 @@ const execStderrLines = 20
 
 func execSpec() registry.Spec {
 	return registry.Spec{
-		Type: "exec",
+		Type:    "exec",
+		Effects: []registry.Effect{registry.Exec},
 		Doc: "Runs an external program once per run, so that a node can be written in any language.\n\n" +
 			"command is the program and its arguments as a list; no shell is involved (write [sh, -c, \"...\"] for one). " +
 			"A program without a slash is looked up in the flow's PATH; a relative path with a slash is relative to the " +

@@ -14,7 +14,8 @@ import (
 
 func fileReadSpec() registry.Spec {
 	return registry.Spec{
-		Type: "file.read",
+		Type:    "file.read",
+		Effects: []registry.Effect{registry.Read},
 		Doc: "Reads a file.\n\n" +
 			"A relative path is relative to the directory of the flow file. With format text (the default) the " +
 			"output is the file's content as a string; with json, the parsed JSON value; with lines, the list of " +

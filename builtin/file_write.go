@@ -10,7 +10,8 @@ import (
 
 func fileWriteSpec() registry.Spec {
 	return registry.Spec{
-		Type: "file.write",
+		Type:    "file.write",
+		Effects: []registry.Effect{registry.Write},
 		Doc: "Writes a value to a file, replacing it or appending to it.\n\n" +
 			"A string is written as is, any other value as JSON; with newline a line end follows. " +
 			"A relative path is relative to the directory of the flow file; the directory must exist. " +

@@ -20,7 +20,8 @@ const httpMaxBody = 32 << 20
 
 func httpRequestSpec() registry.Spec {
 	return registry.Spec{
-		Type: "http.request",
+		Type:    "http.request",
+		Effects: []registry.Effect{registry.Net},
 		Doc: "Sends an HTTP request and gives the response body.\n\n" +
 			"A non-null body is sent as JSON (Content-Type application/json unless headers set it). " +
 			"A response whose Content-Type is JSON is decoded, any other is given as a string. " +

@@ -26,7 +26,8 @@ const (
 
 func llmChatSpec() registry.Spec {
 	return registry.Spec{
-		Type: "llm.chat",
+		Type:    "llm.chat",
+		Effects: []registry.Effect{registry.Net},
 		Doc: "Streams a chat completion from an OpenAI-compatible server.\n\n" +
 			"Sends the messages to base_url + /chat/completions with stream: true and emits each piece of the answer " +
 			"on out as it arrives; the final value of out is the whole answer. Works with llama.cpp's llama-server, " +

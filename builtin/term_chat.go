@@ -18,7 +18,8 @@ import (
 
 func termChatSpec() registry.Spec {
 	return registry.Spec{
-		Type: "term.chat",
+		Type:    "term.chat",
+		Effects: []registry.Effect{registry.Terminal},
 		Doc: "Prints a streamed answer, then reads the user's next prompt.\n\n" +
 			"Each run prints the chunks of answer to stdout as they arrive, then a newline. When the answer's " +
 			"producer failed, it prints one line \"error: <cause>\" to stderr and goes on; when the answer was " +

@@ -13,7 +13,8 @@ import (
 
 func termInputSpec() registry.Spec {
 	return registry.Spec{
-		Type: "term.input",
+		Type:    "term.input",
+		Effects: []registry.Effect{registry.Terminal},
 		Doc: "Reads one line from standard input per run, after writing a prompt.\n\n" +
 			"The line is given without its line end. The node is live: it reads the next line as soon as its " +
 			"consumers took the previous one, so a line can be typed while the rest of the flow works. At the " +

@@ -93,7 +93,9 @@ func secretNames(v string) []string {
 // A program is one invocation of flowrun with its side effects.
 type program struct {
 	// reg holds the node types; nil means the built-in ones.
-	reg    *registry.Registry
+	reg *registry.Registry
+	// policy refuses node types by their effects (--deny, --allow).
+	policy registry.Policy
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -151,13 +153,17 @@ func (p *program) report(err error) {
 
 // newRegistry returns the program's registry, or a new one with the
 // built-in node types when the program was given none.
+// The types whose effects --deny or --allow refuse are left out of it.
 func (p *program) newRegistry() (*registry.Registry, error) {
-	if p.reg != nil {
-		return p.reg, nil
+	reg := p.reg
+	if reg == nil {
+		reg = registry.New()
+		if err := builtin.Register(reg); err != nil {
+			return nil, fmt.Errorf("registering built-in nodes: %w", err)
+		}
 	}
-	reg := registry.New()
-	if err := builtin.Register(reg); err != nil {
-		return nil, fmt.Errorf("registering built-in nodes: %w", err)
+	if !p.policy.IsZero() {
+		reg = reg.Restrict(p.policy)
 	}
 	return reg, nil
 }

@@ -39,12 +39,16 @@ func (p *program) nodesCommand() *ucli.Command {
 		Name:      "nodes",
 		Usage:     "list the node types",
 		ArgsUsage: " ",
-		Description: `Lists every node type with a one-line summary. The json format prints the
-full declarations, as "flowrun explain" shows them.
+		Description: `Lists every node type: its kind (streams, stateful), its effects (exec
+runs processes, read and write files, net uses the network, terminal reads
+the terminal; "flowrun run --deny" refuses them) and a one-line summary.
+The json format prints the full declarations, as "flowrun explain" shows
+them.
 
 Examples:
    flowrun nodes
-   flowrun nodes --format json | jq '.[] | select(.streams) | .type'`,
+   flowrun nodes --format json | jq '.[] | select(.streams) | .type'
+   flowrun nodes --format json | jq '.[] | select(.effects | index("exec")) | .type'`,
 		Flags: []ucli.Flag{formatFlag("text", "json")},
 		Action: func(c *ucli.Context) error {
 			format, err := checkFormat(c, "text", "json")
@@ -64,7 +68,7 @@ Examples:
 			}
 			var rows [][]string
 			for _, s := range specs {
-				rows = append(rows, []string{s.Type, kindFlags(s), summary(s.Doc)})
+				rows = append(rows, []string{s.Type, kindFlags(s), effectsText(s.Effects), summary(s.Doc)})
 			}
 			return writeTable(p.stdout, "", rows)
 		},
@@ -144,6 +148,18 @@ func kindFlags(s *registry.Spec) string {
 	return strings.Join(kinds, ",")
 }
 
+// effectsText returns the effects as "exec,read", or "none".
+func effectsText(es []registry.Effect) string {
+	if len(es) == 0 {
+		return "none"
+	}
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = string(e)
+	}
+	return strings.Join(names, ",")
+}
+
 func typeName(t registry.JSONType) string {
 	if t == registry.Any {
 		return "any"
@@ -162,7 +178,10 @@ type typeDesc struct {
 	Outputs  []outputDesc `json:"outputs"`
 	Streams  bool         `json:"streams"`
 	Stateful bool         `json:"stateful"`
-	Example  string       `json:"example,omitempty"`
+	// Effects lists what the type does besides computing: exec, read,
+	// write, net, terminal; empty for none.
+	Effects []string `json:"effects"`
+	Example string   `json:"example,omitempty"`
 }
 
 type inputDesc struct {
@@ -201,7 +220,11 @@ func describe(s *registry.Spec) typeDesc {
 		Outputs:  make([]outputDesc, 0, len(s.Outputs)),
 		Streams:  s.Streams,
 		Stateful: s.Stateful,
+		Effects:  make([]string, 0, len(s.Effects)),
 		Example:  s.Example,
+	}
+	for _, e := range s.Effects {
+		d.Effects = append(d.Effects, string(e))
 	}
 	for _, in := range s.Inputs {
 		d.Inputs = append(d.Inputs, describeInput(in))
@@ -265,7 +288,7 @@ func writeExplain(w io.Writer, s *registry.Spec) error {
 	if _, rest, ok := strings.Cut(d.Doc, "\n"); ok && strings.TrimSpace(rest) != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(rest))
 	}
-	fmt.Fprintf(w, "\nstreams: %s   stateful: %s\n", yesNo(d.Streams), yesNo(d.Stateful))
+	fmt.Fprintf(w, "\nstreams: %s   stateful: %s   effects: %s\n", yesNo(d.Streams), yesNo(d.Stateful), effectsText(s.Effects))
 
 	fmt.Fprintf(w, "\nInputs:\n")
 	var rows [][]string

@@ -49,6 +49,8 @@ func (p *program) runCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "log-level", Value: "info", Usage: "log `LEVEL`: debug, info, warn or error"},
 			&ucli.StringFlag{Name: "log-format", Value: "text", Usage: "log `FORMAT` on stderr: text or json"},
 			&ucli.DurationFlag{Name: "stall-timeout", Usage: "after `DURATION` without progress while runs wait, log who waits for what; 0 turns it off"},
+			denyFlag(),
+			allowFlag(),
 		},
 		Action: p.runAction,
 	}
@@ -70,6 +72,9 @@ func (p *program) parseRunFlags(c *ucli.Context) (*runConfig, error) {
 	const cmd = "flowrun run"
 	if c.NArg() != 1 {
 		return nil, usagef(cmd, "want exactly one flow file, got %d arguments", c.NArg())
+	}
+	if err := p.parsePolicy(c, cmd); err != nil {
+		return nil, err
 	}
 	cfg := &runConfig{file: c.Args().First(), set: c.StringSlice("set"), events: c.String("events"), stall: c.Duration("stall-timeout")}
 	for _, v := range c.StringSlice("max-generations") {

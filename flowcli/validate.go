@@ -48,6 +48,8 @@ func (p *program) validateCommand() *ucli.Command {
 		Flags: []ucli.Flag{
 			formatFlag("text", "json", "github"),
 			&ucli.BoolFlag{Name: "verbose", Usage: "also print \"FILE: ok\" for every valid file (text format)", DisableDefaultText: true},
+			denyFlag(),
+			allowFlag(),
 		},
 		Action: p.validateAction,
 	}
@@ -72,6 +74,9 @@ func (p *program) validateAction(c *ucli.Context) error {
 	}
 	if c.NArg() == 0 {
 		return usagef(helpName(c), "want at least one flow file, directory or glob")
+	}
+	if err := p.parsePolicy(c, helpName(c)); err != nil {
+		return err
 	}
 	files, ioErr := flowFiles(c.Args().Slice())
 	if ioErr != nil {

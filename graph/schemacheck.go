@@ -369,6 +369,12 @@ func (x *explainer) badPattern(inst []string, t *tree) {
 	}
 }
 
+// refusedMessage says that node id cannot use typ, which the registry
+// refuses for reason.
+func refusedMessage(id, typ, reason string) string {
+	return fmt.Sprintf("node %q: type %q is refused: %s; remove the node, or run with a policy that allows it", id, typ, reason)
+}
+
 // badType reports a node type that is neither registered nor a subflow.
 func (x *explainer) badType(inst []string, t *tree, ve *jsonschema.ValidationError) {
 	s, ok := t.val.(string)
@@ -376,6 +382,10 @@ func (x *explainer) badType(inst []string, t *tree, ve *jsonschema.ValidationErr
 		return // the "type" keyword reports it
 	}
 	if nodeField(inst, 3, "type") {
+		if reason, ok := x.reg.Refused(s); ok {
+			x.errs.addAt(placeOf(t), "%s", refusedMessage(inst[1], s, reason))
+			return
+		}
 		x.errs.addAt(placeOf(t), "unknown node type %q%s: use a registered type (flowrun nodes lists them) or the path of a subflow file ending in .yaml", s, didYouMean(s, x.reg.Types()))
 		return
 	}

@@ -73,6 +73,11 @@ func (l *loader) build(sc *scope) {
 			continue
 		}
 		spec, ok := l.reg.Lookup(rn.typ)
+		if reason, refused := l.reg.Refused(rn.typ); !ok && refused {
+			l.errs.Add(rn.typePos, "%s", refusedMessage(rn.id, rn.typ, reason))
+			m.broken = true
+			continue
+		}
 		if !ok {
 			l.errs.Add(rn.typePos, "unknown node type %q%s: use a registered type or the path of a subflow file ending in .yaml", rn.typ, didYouMean(rn.typ, l.reg.Types()))
 			m.broken = true

@@ -21,6 +21,8 @@ type Registry struct {
 	specs   map[string]*Spec
 	version int // counts registrations, to tell outdated memos
 	memo    map[any]memo
+	// refused maps the types left out by a Policy to the reason.
+	refused map[string]string
 }
 
 type memo struct {
@@ -49,6 +51,65 @@ func (r *Registry) Register(s Spec) error {
 	r.specs[s.Type] = &s
 	r.version++
 	return nil
+}
+
+// Refuse records that the type named typ exists but is refused in this
+// registry, for reason (a phrase such as `it runs processes (effect
+// "exec"), which is denied`): Lookup does not find it, and the loader
+// reports the reason where a flow uses it. A registered type of that name
+// is removed.
+func (r *Registry) Refuse(typ, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refused == nil {
+		r.refused = map[string]string{}
+	}
+	r.refused[typ] = reason
+	if _, ok := r.specs[typ]; ok {
+		delete(r.specs, typ)
+		r.version++
+	}
+}
+
+// Refused returns the reason the named type is refused, and whether it is.
+func (r *Registry) Refused(typ string) (reason string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	reason, ok = r.refused[typ]
+	return reason, ok
+}
+
+// RegisterAllowed registers s when p allows its effects, and otherwise
+// records it as refused (see [Registry.Refuse]).
+func (r *Registry) RegisterAllowed(s Spec, p Policy) error {
+	if err := p.Check(&s); err != nil {
+		if verr := validateSpec(&s); verr != nil {
+			return verr
+		}
+		r.Refuse(s.Type, err.Error())
+		return nil
+	}
+	return r.Register(s)
+}
+
+// Restrict returns a new registry holding the types of r that p allows;
+// the others are refused in it, with the reason. Types refused in r stay
+// refused.
+func (r *Registry) Restrict(p Policy) *Registry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := New()
+	for typ, reason := range r.refused {
+		out.Refuse(typ, reason)
+	}
+	for typ, s := range r.specs {
+		if err := p.Check(s); err != nil {
+			out.Refuse(typ, err.Error())
+			continue
+		}
+		out.specs[typ] = s
+	}
+	return out
 }
 
 // Memo returns the value cached under key, computing it with build when
@@ -130,6 +191,11 @@ func validateSpec(s *Spec) error {
 		}
 		if in.Const && in.Stream {
 			return fmt.Errorf("register %q: input %q: a parameter cannot be a stream input", s.Type, in.Name)
+		}
+	}
+	for _, e := range s.Effects {
+		if !e.Known() {
+			return fmt.Errorf("register %q: unknown effect %q: the effects are %s", s.Type, e, effectList(AllEffects()))
 		}
 	}
 	outs := map[string]bool{}

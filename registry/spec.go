@@ -105,6 +105,11 @@ type Spec struct {
 	// its previous value, instead of waiting to be asked: an input reader
 	// that reads the next line while the rest of the flow works.
 	Live bool
+	// Effects lists what the type does besides computing outputs from
+	// inputs: runs processes, reads or writes files, uses the network,
+	// reads the terminal. Nil means none. A [Policy] refuses types by
+	// their effects.
+	Effects []Effect
 	// Example is a YAML snippet (one node entry) shown by `flowrun explain`.
 	Example string
 	// Check, when not nil, validates the parameters of a node before

@@ -312,13 +312,27 @@ func typeSchema(spec *registry.Spec) obj {
 	return obj{
 		"title":       spec.Type,
 		"type":        "object",
-		"description": spec.Doc,
+		"description": spec.Doc + effectsNote(spec.Effects),
 		"properties": obj{
 			"inputs":   whenMapping("inputs", inputs),
 			"with":     whenMapping("with", with),
 			"defaults": whenMapping("defaults", defaults),
 		},
 	}
+}
+
+// effectsNote returns the sentence that ends the description of a type
+// with effects, such as "\n\nEffects: exec (runs processes)." It is prose
+// rather than a keyword of its own, which strict validators reject.
+func effectsNote(effects []registry.Effect) string {
+	if len(effects) == 0 {
+		return ""
+	}
+	parts := make([]string, len(effects))
+	for i, e := range effects {
+		parts[i] = fmt.Sprintf("%s (%s)", e, e.Describe())
+	}
+	return "\n\nEffects: " + strings.Join(parts, ", ") + "."
 }
 
 // whenMapping applies s to a value that is a mapping. The node's shape
