@@ -54,6 +54,82 @@ type matcher struct {
 	// inBlock is true when the mapping that holds the value is a block
 	// mapping, so --update may write a multi-line value there.
 	inBlock bool
+	// deep is the expected value of op "deep": a list or mapping with
+	// matchers among its elements.
+	deep *deepValue
+}
+
+// A deepValue is an expected value with matchers inside: a matcher, a
+// list or mapping of deepValues, or a literal.
+type deepValue struct {
+	m    *matcher
+	list []*deepValue
+	obj  map[string]*deepValue
+	lit  any
+	kind yaml.Kind
+}
+
+func hasNestedMatcher(n *yaml.Node) bool {
+	for _, k := range n.Content {
+		k = resolve(k)
+		if isMatcher(k) || hasNestedMatcher(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *suite) parseDeep(c *converter, n *yaml.Node) *deepValue {
+	n = resolve(n)
+	switch {
+	case isMatcher(n):
+		return &deepValue{m: s.parseMatcher(c, n, nil, n)}
+	case n.Kind == yaml.SequenceNode:
+		d := &deepValue{kind: n.Kind, list: []*deepValue{}}
+		for _, k := range n.Content {
+			d.list = append(d.list, s.parseDeep(c, k))
+		}
+		return d
+	case n.Kind == yaml.MappingNode:
+		d := &deepValue{kind: n.Kind, obj: map[string]*deepValue{}}
+		for _, kv := range pairs(n) {
+			d.obj[kv.key.Value] = s.parseDeep(c, kv.val)
+		}
+		return d
+	}
+	return &deepValue{lit: norm(c.value(n))}
+}
+
+// matches reports whether got, a normalized value, is as d expects.
+func (d *deepValue) matches(got any) bool {
+	switch {
+	case d.m != nil:
+		return d.m.check(got) == nil
+	case d.kind == yaml.SequenceNode:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(d.list) {
+			return false
+		}
+		for i, e := range d.list {
+			if !e.matches(g[i]) {
+				return false
+			}
+		}
+		return true
+	case d.kind == yaml.MappingNode:
+		g, ok := got.(map[string]any)
+		if !ok || len(g) != len(d.obj) {
+			return false
+		}
+		for k, e := range d.obj {
+			v, ok := g[k]
+			if !ok || !e.matches(v) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(d.lit, got)
 }
 
 type outcomeWant struct {
@@ -129,6 +205,11 @@ func (s *suite) parseMatcher(c *converter, parent, key, n *yaml.Node) *matcher {
 	m := &matcher{op: "equals", pos: s.doc.pos(n), keyNode: key, inBlock: parent.Style&yaml.FlowStyle == 0}
 	if !isMatcher(n) {
 		m.want, m.valNode = norm(c.value(n)), n
+		if hasNestedMatcher(n) {
+			// A list or mapping with matchers in it: each element is
+			// matched in place. --update leaves it alone.
+			m.op, m.deep, m.valNode = "deep", s.parseDeep(c, n), nil
+		}
 		return m
 	}
 	tol, hasTol := get(n, "tolerance")
@@ -204,6 +285,11 @@ func (m *matcher) check(got any) *mismatch {
 	switch m.op {
 	case "equals":
 		if reflect.DeepEqual(m.want, got) {
+			return nil
+		}
+		return differ(m.want, got)
+	case "deep":
+		if m.deep.matches(got) {
 			return nil
 		}
 		return differ(m.want, got)
