@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/ergochat/readline"
 	"golang.org/x/term"
@@ -64,14 +65,14 @@ type termChatNode struct {
 	env    registry.Env
 	prompt string
 	rl     *readline.Instance // interactive
-	br     *bufio.Reader      // not interactive
+	// cancelStdin ends the line editor's pending read of stdin (Close).
+	cancelStdin func()
+	br          *bufio.Reader // not interactive
 }
 
 var (
-	_ registry.Node = (*termChatNode)(nil)
-	_ interface {
-		Close(context.Context) error
-	} = (*termChatNode)(nil)
+	_ registry.Node   = (*termChatNode)(nil)
+	_ registry.Closer = (*termChatNode)(nil)
 )
 
 // errEndOfChat is wrapped with registry.ErrStop when the user ends the chat.
@@ -219,8 +220,11 @@ func fdOf(v any) (int, bool) {
 
 func (n *termChatNode) readTerminal(ctx context.Context) (string, error) {
 	if n.rl == nil {
-		rl, err := readline.NewFromConfig(n.readlineConfig())
+		cfg := n.readlineConfig()
+		cfg.Stdin, n.cancelStdin = cancelableStdin(cfg.Stdin)
+		rl, err := readline.NewFromConfig(cfg)
 		if err != nil {
+			n.cancelStdin()
 			return "", fmt.Errorf("start the line editor: %w", err)
 		}
 		n.rl = rl
@@ -256,14 +260,23 @@ func (n *termChatNode) readlineConfig() *readline.Config {
 		InterruptPrompt: "^C",
 		EOFPrompt:       "\n",
 	}
-	var state *term.State
+	// The editor leaves raw mode both from ReadLine and from Close, which
+	// a cancelled run calls on another goroutine.
+	var (
+		mu    sync.Mutex
+		state *term.State
+	)
 	if fd, ok := fdOf(n.env.Stdin); ok && term.IsTerminal(fd) {
 		cfg.FuncMakeRaw = func() error {
+			mu.Lock()
+			defer mu.Unlock()
 			s, err := console.MakeRaw(fd)
 			state = s
 			return err
 		}
 		cfg.FuncExitRaw = func() error {
+			mu.Lock()
+			defer mu.Unlock()
 			if state == nil {
 				return nil
 			}
@@ -290,10 +303,13 @@ func (n *termChatNode) readlineConfig() *readline.Config {
 	return cfg
 }
 
-// Close restores the terminal if the line editor was started.
+// Close restores the terminal if the line editor was started, and ends
+// the editor's goroutine, even one blocked reading the terminal.
 func (n *termChatNode) Close(ctx context.Context) error {
-	if n.rl != nil {
-		return n.rl.Close()
+	if n.rl == nil {
+		return nil
 	}
-	return nil
+	err := n.rl.Close()
+	n.cancelStdin()
+	return err
 }

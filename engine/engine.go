@@ -40,6 +40,9 @@ type Options struct {
 	// StallTimeout, when positive, makes the engine log who waits for what
 	// when nothing progressed for that long while runs are in flight.
 	StallTimeout time.Duration
+	// CloseTimeout bounds how long closing the nodes ([registry.Closer])
+	// may take in all when the flow ends; 0 means [DefaultCloseTimeout].
+	CloseTimeout time.Duration
 }
 
 // How a flow ended (Result.Reason).
@@ -94,6 +97,9 @@ type Runner struct {
 	err        error
 	limitNodes []*nodeState
 	started    bool
+	// startOrder lists the nodes in the order of their first run, for
+	// closing them in reverse.
+	startOrder []*nodeState
 
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
@@ -144,7 +150,9 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 		cfg := registry.Config{ID: ns.n.ID, Params: ns.n.Params, Inputs: names, Dir: dir}
 		impl, err := newNode(ns.n.Spec, cfg, opts.Env)
 		if err != nil {
-			return nil, &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: -1, Err: err}
+			nerr := &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: -1, Err: err}
+			// The nodes created so far are closed, as after a run.
+			return nil, errors.Join(nerr, r.closeNodes(context.Background(), r.closeOrder()))
 		}
 		ns.impl = impl
 	}
@@ -177,6 +185,11 @@ func newNode(spec *registry.Spec, cfg registry.Config, env registry.Env) (node r
 // stops it, a node fails, or ctx is cancelled. It returns the result and,
 // for a failed run, a *NodeError; for an interrupted one, an error wrapping
 // ErrInterrupted. Run returns only when every goroutine it started ended.
+//
+// Once the runs ended, Run closes the nodes that implement
+// [registry.Closer] (see there for the order and the context); their
+// errors, as *NodeError with Closing set, are joined to the error Run
+// returns, and the Result is unchanged.
 func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	r.mu.Lock()
 	if r.started {
@@ -228,7 +241,11 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		r.mu.Unlock()
 	}
 	r.events.close()
-	return r.result()
+	res, err := r.result()
+	if cerr := r.closeNodes(ctx, r.closeOrder()); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	return res, err
 }
 
 func (r *Runner) result() (*Result, error) {

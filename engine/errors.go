@@ -7,8 +7,9 @@ import (
 	"github.com/flowrun/flowrun/registry"
 )
 
-// A NodeError is a failed run of a node: it names the node, its type, its
-// position in the flow file, the run (generation) and the cause.
+// A NodeError is a failed run of a node, or a node that could not be
+// created or closed: it names the node, its type, its position in the
+// flow file, the run (generation) and the cause.
 type NodeError struct {
 	Node string
 	Type string
@@ -19,9 +20,15 @@ type NodeError struct {
 	Err        error
 	// Stack is set when the node panicked.
 	Stack string
+	// Closing is set when the error came from the node's Close, after
+	// the flow ended (see [registry.Closer]).
+	Closing bool
 }
 
 func (e *NodeError) Error() string {
+	if e.Closing {
+		return fmt.Sprintf("%s: node %q (%s) failed to close: %v", e.Pos, e.Node, e.Type, e.Err)
+	}
 	if e.Generation < 0 {
 		return fmt.Sprintf("%s: node %q (%s) could not be created: %v", e.Pos, e.Node, e.Type, e.Err)
 	}

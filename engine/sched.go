@@ -57,6 +57,9 @@ type nodeState struct {
 	stopped  bool // reached its generation limit
 	final    []any
 	cur      *run
+
+	// everStarted is set by the node's first run (see Runner.startOrder).
+	everStarted bool
 }
 
 // An edge is one binding of a node's input.
@@ -213,6 +216,10 @@ func (r *Runner) canStart(ns *nodeState) bool {
 // node, opens a queue per stream consumer.
 func (r *Runner) start(ns *nodeState) *run {
 	ns.running, ns.demanded = true, false
+	if !ns.everStarted {
+		ns.everStarted = true
+		r.startOrder = append(r.startOrder, ns)
+	}
 	r.running++
 	ru := newRun(r, ns)
 	ns.cur = ru

@@ -123,8 +123,16 @@ func (p *program) main(ctx context.Context, args []string) int {
 	return ExitCode(err)
 }
 
-// report prints err on stderr, unless the command already did.
+// report prints err on stderr, unless the command already did. The parts
+// of a joined error (a failed run and a node that failed to close) are
+// reported one by one.
 func (p *program) report(err error) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			p.report(e)
+		}
+		return
+	}
 	var (
 		reported *reportedError
 		usage    *usageError

@@ -196,6 +196,27 @@ type Node interface {
 	Run(ctx context.Context, in Inputs, out Outputs) error
 }
 
+// A Closer is a [Node] that holds a resource beyond its runs (a
+// connection, a file, a terminal line editor) and releases it in Close.
+// It is optional: the engine checks each node for it with a type
+// assertion.
+//
+// The engine calls Close exactly once per node instance, when the flow
+// ends however it ends (nothing left to run, stopped by a node, a
+// generation limit, a failure, an interruption), after every run of the
+// flow returned, so Close never overlaps a Run. Nodes are closed in the
+// reverse order of their first run; nodes that never ran are closed
+// first. A node whose constructor succeeded is closed even if it never
+// ran, so Close must cope with a node that did nothing.
+//
+// Close blocks until the resource is released or ctx is done; ctx is
+// not the flow's (which has ended) but a fresh one with a deadline. An
+// error returned by Close is reported with the node's name; it does not
+// change how the flow ended.
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
 // Inputs gives a run its input values.
 type Inputs interface {
 	// Value returns the value of a value input: the producer's final value,
