@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -85,5 +86,50 @@ func TestLoadLargeNoDefault(t *testing.T) {
 	}
 	if !strings.HasPrefix(list[0].Msg, "cycle n0 -> n1 -> n2 -> ") {
 		t.Errorf("got %.80s", list[0].Msg)
+	}
+}
+
+var cycleShapes = []string{"spine", "spine-reversed", "rings", "chain", "ring"}
+
+// BenchmarkCycleShapes loads each shape at 4,000, 8,000 and 16,000 nodes:
+// time and allocations must grow linearly (ratio at most 2.2 from n to
+// 2n).
+func BenchmarkCycleShapes(b *testing.B) {
+	reg := testRegistry()
+	for _, shape := range cycleShapes {
+		for _, n := range []int{4000, 8000, 16000} {
+			src := graph.CycleShape(shape, n)
+			b.Run(fmt.Sprintf("%s/%d", shape, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := graph.Load("shape.yaml", src, reg, graph.Options{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestCycleShapesLinearMemory checks that loading each shape at 2n nodes
+// allocates at most 2.2 times the bytes it does at n (the quadratic
+// analysis allocated 636 MB for the 8,000-node spine).
+func TestCycleShapesLinearMemory(t *testing.T) {
+	reg := testRegistry()
+	alloc := func(src []byte) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := graph.Load("shape.yaml", src, reg, graph.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	for _, shape := range cycleShapes {
+		small, large := alloc(graph.CycleShape(shape, 4000)), alloc(graph.CycleShape(shape, 8000))
+		t.Logf("%s: %d bytes at 4000 nodes, %d at 8000 (x%.2f)", shape, small, large, float64(large)/float64(small))
+		if float64(large) > 2.2*float64(small) {
+			t.Errorf("%s: %d bytes at 4000 nodes, %d at 8000: more than linear", shape, small, large)
+		}
 	}
 }

@@ -1,9 +1,7 @@
 package graph
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 )
 
 // A digraph is the dependency graph of a flow: one edge per Connected or
@@ -20,17 +18,28 @@ type digraph struct {
 
 type depEdge struct {
 	from, to int32
-	b        *Binding
+	// isHard: the edge can never be fed from a default (an after:
+	// dependency, or a connection without a default).
+	isHard bool
+	b      *Binding
 }
+
+func (e *depEdge) hard() bool { return e.isHard }
 
 func newDigraph(f *Flow) *digraph {
 	n := len(f.Nodes)
 	g := &digraph{outAt: make([]int32, n+1), inAt: make([]int32, n+1)}
+	m := 0
+	for _, node := range f.Nodes {
+		m += len(node.Inputs) + len(node.After)
+	}
+	g.edges = make([]depEdge, 0, m)
 	for _, node := range f.Nodes {
 		for _, bs := range [][]*Binding{node.Inputs, node.After} {
 			for _, b := range bs {
 				if (b.Kind == Connected || b.Kind == Ordering) && b.From.Node != nil {
-					e := depEdge{from: int32(b.From.Node.Index), to: int32(node.Index), b: b}
+					e := depEdge{from: int32(b.From.Node.Index), to: int32(node.Index), b: b,
+						isHard: b.Kind != Connected || !b.HasDefault}
 					g.edges = append(g.edges, e)
 					g.outAt[e.from+1]++
 					g.inAt[e.to+1]++
@@ -56,12 +65,26 @@ func newDigraph(f *Flow) *digraph {
 	return g
 }
 
-// analyseCycles finds every cycle of the flow and where it starts: for
+func (g *digraph) in(v int32) []int32  { return g.inList[g.inAt[v]:g.inAt[v+1]] }
+func (g *digraph) out(v int32) []int32 { return g.outList[g.outAt[v]:g.outAt[v+1]] }
+
+// analyseCycles checks that every cycle of the flow can start and marks
+// where each starts.
+//
+// A cycle can start only at a node whose inputs from inside it all have
+// defaults. Every cycle of the flow can start exactly when no cycle is
+// made only of hard edges (connections without a default and after:
+// dependencies). The strongly connected components of the hard edges
+// that contain a cycle are reported once per component of the whole
+// graph, with the sets of inputs whose defaults would make every cycle
+// through them startable (see report).
+//
+// When every cycle can start, the starts are those of the contract: for
 // each strongly connected component, the first node in file order whose
-// inputs from inside the component all have defaults. Those inputs are
-// marked Seeded and the rest of the component is analysed again, so that
-// nested cycles get a start too. A component without a possible start is
-// reported, once, at its first node.
+// inputs from inside it all have defaults starts it; those inputs are
+// marked Seeded and what remains of the component is treated the same way,
+// so that nested cycles get a start too. seedAll computes this in time
+// almost linear in nodes + edges (see decompose).
 func analyseCycles(f *Flow, errs *ErrorList) {
 	g := newDigraph(f)
 	a := &cycleAnalysis{flow: f, g: g, errs: errs}
@@ -70,12 +93,40 @@ func analyseCycles(f *Flow, errs *ErrorList) {
 	for i := range all {
 		all[i] = int32(i)
 	}
-	work := a.cycles(a.tarjan.run(all, 0))
-	for len(work) > 0 {
-		comp := work[len(work)-1]
-		work = work[:len(work)-1]
-		work = append(work, a.start(comp)...)
+	// Components of the hard edges alone.
+	for i := range g.edges {
+		g.removed[i] = !g.edges[i].hard()
 	}
+	stuck := a.tarjan.run(all, 0)
+	clear(g.removed)
+	if len(stuck) > 0 {
+		// Report once per component of the whole graph: the stuck
+		// components of its hard edges, together.
+		hcomp := make([]int32, len(f.Nodes))
+		for i, comp := range stuck {
+			for _, v := range comp {
+				hcomp[v] = int32(i) + 1
+			}
+		}
+		var groups [][]int32
+		for _, comp := range a.tarjan.run(all, 0) {
+			var group []int32
+			for _, v := range comp {
+				if hcomp[v] > 0 {
+					group = append(group, v)
+				}
+			}
+			if len(group) > 0 {
+				slices.Sort(group)
+				groups = append(groups, group)
+			}
+		}
+		for _, group := range groups {
+			a.report(group, hcomp)
+		}
+		return
+	}
+	a.seedAll(all)
 }
 
 type cycleAnalysis struct {
@@ -83,134 +134,18 @@ type cycleAnalysis struct {
 	g      *digraph
 	errs   *ErrorList
 	tarjan tarjan
-	cur    int32
+	lf     loopForest
 }
 
-// cycles keeps the components that contain a cycle.
-func (a *cycleAnalysis) cycles(comps [][]int32) [][]int32 {
-	var out [][]int32
-	for _, c := range comps {
-		if len(c) > 1 || a.selfLoop(c[0]) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (a *cycleAnalysis) selfLoop(v int32) bool {
-	g := a.g
-	for _, e := range g.outList[g.outAt[v]:g.outAt[v+1]] {
+// selfLoop reports whether v has an active edge to itself.
+func (t *tarjan) selfLoop(v int32) bool {
+	g := t.g
+	for _, e := range g.out(v) {
 		if !g.removed[e] && g.edges[e].to == v {
 			return true
 		}
 	}
 	return false
-}
-
-// internal returns the active edges into v from the current component.
-func (a *cycleAnalysis) internal(v int32) []int32 {
-	g := a.g
-	var es []int32
-	for _, e := range g.inList[g.inAt[v]:g.inAt[v+1]] {
-		if !g.removed[e] && a.tarjan.mark[g.edges[e].from] == a.cur {
-			es = append(es, e)
-		}
-	}
-	return es
-}
-
-// start finds where comp starts, seeds it and returns the cycles left in
-// comp once that node's inputs from inside it are fed by defaults.
-func (a *cycleAnalysis) start(comp []int32) [][]int32 {
-	slices.Sort(comp)
-	a.cur++
-	for _, v := range comp {
-		a.tarjan.mark[v] = a.cur
-	}
-	for _, v := range comp {
-		es := a.internal(v)
-		if !slices.ContainsFunc(es, func(e int32) bool {
-			b := a.g.edges[e].b
-			return b.Kind != Connected || !b.HasDefault
-		}) {
-			for _, e := range es {
-				a.g.edges[e].b.Seeded = true
-				a.g.removed[e] = true
-			}
-			return a.cycles(a.tarjan.run(comp, a.cur))
-		}
-	}
-	a.report(comp)
-	return nil
-}
-
-// report adds the error for a component no node can start.
-func (a *cycleAnalysis) report(comp []int32) {
-	nodes := a.flow.Nodes
-	var options, blocked []string
-	for _, v := range comp {
-		var missing, afters []string
-		for _, e := range a.internal(v) {
-			b := a.g.edges[e].b
-			switch {
-			case b.Kind == Ordering:
-				afters = append(afters, fmt.Sprintf("%s (%s)", b.Name, b.Pos))
-			case !b.HasDefault:
-				missing = append(missing, fmt.Sprintf("%s.%s (%s)", nodes[v].ID, b.Name, b.Pos))
-			}
-		}
-		if len(afters) > 0 {
-			blocked = append(blocked, fmt.Sprintf("%s waits under after: for %s", nodes[v].ID, strings.Join(afters, " and ")))
-			continue
-		}
-		options = append(options, strings.Join(missing, " AND "))
-	}
-	msg := "cycle " + strings.Join(a.path(comp), " -> ") + " cannot start: "
-	if len(options) > 0 {
-		msg += "no node has defaults for all its inputs from inside the cycle; add defaults to " + strings.Join(options, " OR ")
-		if len(blocked) > 0 {
-			msg += "; " + strings.Join(blocked, ", ") + ", and an after: dependency takes no default"
-		}
-	} else {
-		msg += "every node waits under after: for a node of the cycle, and an after: dependency takes no default (" +
-			strings.Join(blocked, "; ") + "); remove one of these after: entries or turn it into a connection with a default"
-	}
-	a.errs.Add(nodes[comp[0]].Pos, "%s", msg)
-}
-
-// path returns the ids of a shortest cycle through the component's first
-// node, first node repeated at the end.
-func (a *cycleAnalysis) path(comp []int32) []string {
-	g := a.g
-	s := comp[0]
-	prev := map[int32]int32{s: -1}
-	queue := []int32{s}
-	last := int32(-1)
-	for len(queue) > 0 && last < 0 {
-		v := queue[0]
-		queue = queue[1:]
-		for _, e := range g.outList[g.outAt[v]:g.outAt[v+1]] {
-			w := g.edges[e].to
-			if g.removed[e] || a.tarjan.mark[w] != a.cur {
-				continue
-			}
-			if w == s {
-				last = v
-				break
-			}
-			if _, seen := prev[w]; !seen {
-				prev[w] = v
-				queue = append(queue, w)
-			}
-		}
-	}
-	var rev []string
-	rev = append(rev, a.flow.Nodes[s].ID)
-	for v := last; v >= 0; v = prev[v] {
-		rev = append(rev, a.flow.Nodes[v].ID)
-	}
-	slices.Reverse(rev)
-	return rev
 }
 
 // tarjan finds strongly connected components without recursion, so that
@@ -250,7 +185,7 @@ func (t *tarjan) push(v int32) {
 }
 
 // run returns the components of the subgraph of the nodes of roots (all
-// marked cur).
+// marked cur) that contain a cycle.
 func (t *tarjan) run(roots []int32, cur int32) [][]int32 {
 	g := t.g
 	for _, v := range roots {
@@ -286,17 +221,20 @@ func (t *tarjan) run(roots []int32, cur int32) [][]int32 {
 				t.low[p] = min(t.low[p], t.low[v])
 			}
 			if t.low[v] == t.index[v] {
-				var comp []int32
-				for {
-					w := t.stack[len(t.stack)-1]
-					t.stack = t.stack[:len(t.stack)-1]
-					t.onStack[w] = false
-					comp = append(comp, w)
-					if w == v {
-						break
-					}
+				i := len(t.stack) - 1
+				for t.stack[i] != v {
+					i--
 				}
-				comps = append(comps, comp)
+				comp := t.stack[i:]
+				for _, w := range comp {
+					t.onStack[w] = false
+				}
+				t.stack = t.stack[:i]
+				// A one-node component without a self-loop is of no
+				// interest to the callers: skip the copy.
+				if len(comp) > 1 || t.selfLoop(v) {
+					comps = append(comps, slices.Clone(comp))
+				}
 			}
 		}
 	}

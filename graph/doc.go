@@ -13,6 +13,10 @@
 // graph the loader picks the first such node in file order, marks those
 // inputs Seeded (fed from their defaults at the node's first run) and
 // repeats on what remains of the component, so that every cycle has a
-// starting point. A component without one is reported, listing every
-// member with the inputs it would need defaults for.
+// starting point; this takes almost linear time on every shape. Every
+// cycle can start exactly when no cycle is made only of inputs without
+// defaults (and after: edges); otherwise the error lists the ways to fix
+// it, each of which, applied alone, lets every cycle of that component
+// start: single nodes' inputs when one node is enough, else the smallest
+// sets of inputs that are.
 package graph
