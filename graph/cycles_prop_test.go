@@ -186,8 +186,8 @@ func TestCycleOptionsProperty(t *testing.T) {
 		t.Fatal(err)
 	}
 	graphs := 4000
-	if testing.Short() {
-		graphs = 500
+	if testing.Short() || raceEnabled {
+		graphs = 400
 	}
 	r := rand.New(rand.NewPCG(8, 6))
 	var valid, invalid, options, multi int
@@ -354,8 +354,11 @@ func TestSeedsMatchDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(6, 8))
-	checked, seeds := 0, 0
-	for checked < 2000 {
+	checked, seeds, want := 0, 0, 2000
+	if testing.Short() || raceEnabled {
+		want = 200
+	}
+	for checked < want {
 		f := &randFlow{}
 		n := 2 + r.IntN(29)
 		for range n {
@@ -376,11 +379,11 @@ func TestSeedsMatchDefinition(t *testing.T) {
 			continue
 		}
 		checked++
-		want := refSeeds(flow)
+		ref := refSeeds(flow)
 		for _, nd := range flow.Nodes {
 			for _, b := range nd.Inputs {
-				if b.Seeded != want[b] {
-					t.Fatalf("%s.%s: Seeded %v, want %v\n%s", nd.ID, b.Name, b.Seeded, want[b], f.yaml())
+				if b.Seeded != ref[b] {
+					t.Fatalf("%s.%s: Seeded %v, want %v\n%s", nd.ID, b.Name, b.Seeded, ref[b], f.yaml())
 				}
 				if b.Seeded {
 					seeds++
