@@ -43,14 +43,39 @@ func applyEdits(src []byte, edits []edit) ([]byte, int, error) {
 		}
 		block := e.inBlock && e.key != nil && e.key.Line == e.val.Line
 		text := render(e.value, block, keyIndent)
-		if isBlockCollection(e.val) && isNonEmptyCollection(e.value) {
-			// A block list or mapping stays one, at its own indentation.
-			text = strings.TrimPrefix(blockText(e.value, e.val.Column-1), "\n"+strings.Repeat(" ", e.val.Column-1))
+		if isBlockCollection(e.val) && e.key != nil {
+			// A block list or mapping starts on the line after its key:
+			// replace from just after the key's colon, and keep a new
+			// list or mapping in block style at the old indentation.
+			if colon := afterColon(src, lines, e.key); colon >= 0 {
+				start = colon
+				if isNonEmptyCollection(e.value) {
+					indent := e.val.Column - 1
+					if _, isMap := e.value.(map[string]any); isMap && indent <= keyIndent {
+						indent = keyIndent + 2 // a list may sit at its key's indent, a mapping not
+					}
+					text = blockText(e.value, indent)
+				} else {
+					text = " " + render(e.value, true, keyIndent)
+				}
+			}
 		}
 		if strings.HasPrefix(text, "\n") {
 			for start > 0 && (src[start-1] == ' ' || src[start-1] == '\t') {
 				start--
 			}
+		}
+		// A comment after a value that becomes several lines goes on the
+		// first line (after a block scalar's header), not into the value.
+		if head, tail, multi := strings.Cut(text, "\n"); multi {
+			le := lineEnd(src, lines, lineOf(lines, end))
+			if rest := src[end:le]; strings.HasPrefix(strings.TrimSpace(string(rest)), "#") {
+				text = head + string(rest) + "\n" + tail
+				end = le
+			}
+		}
+		if end == len(src) && strings.Contains(text, "\n") {
+			text += "\n" // a block scalar's last line break is its content
 		}
 		spans = append(spans, span{start, end, text})
 	}
@@ -69,7 +94,7 @@ func applyEdits(src []byte, edits []edit) ([]byte, int, error) {
 	// Check that the result still parses.
 	var check yaml.Node
 	if err := yaml.Unmarshal(out, &check); err != nil {
-		return nil, 0, fmt.Errorf("the rewritten file would not parse (%v); update it by hand", err)
+		return nil, 0, fmt.Errorf("the rewritten file would not parse (%v); update it by hand:\n%s", err, out)
 	}
 	return out, n, nil
 }
@@ -83,6 +108,33 @@ func splitLines(src []byte) []int {
 		}
 	}
 	return starts
+}
+
+// lineOf returns the 1-based line of byte offset off.
+func lineOf(lines []int, off int) int {
+	return sort.Search(len(lines), func(i int) bool { return lines[i] > off })
+}
+
+// afterColon returns the offset just after the colon that follows the
+// mapping key k, or -1.
+func afterColon(src []byte, lines []int, k *yaml.Node) int {
+	i := offset(lines, k.Line, k.Column)
+	if i < len(src) && (src[i] == '"' || src[i] == '\'') {
+		i = quotedEnd(src, i)
+		for i < len(src) && (src[i] == ' ' || src[i] == '\t') {
+			i++
+		}
+		if i < len(src) && src[i] == ':' {
+			return i + 1
+		}
+		return -1
+	}
+	for ; i < len(src) && src[i] != '\n'; i++ {
+		if src[i] == ':' && (i+1 == len(src) || src[i+1] == ' ' || src[i+1] == '\t' || src[i+1] == '\n' || src[i+1] == '\r') {
+			return i + 1
+		}
+	}
+	return -1
 }
 
 func offset(lines []int, line, col int) int {
@@ -107,11 +159,11 @@ func valueSpan(src []byte, lines []int, n, key *yaml.Node) (start, end int, err 
 	}
 	switch {
 	case n.Kind == yaml.ScalarNode && (n.Style&(yaml.LiteralStyle|yaml.FoldedStyle)) != 0:
-		return start, blockEnd(src, lines, n.Line, keyIndentOf(key), false), nil
+		return start, blockEnd(src, lines, n.Line, keyIndentOf(key), yaml.ScalarNode), nil
 	case n.Kind != yaml.ScalarNode && n.Style&yaml.FlowStyle == 0:
 		// A block mapping or sequence: its lines are indented at least as
 		// much as its first entry (a sequence may sit at its key's indent).
-		return start, blockEnd(src, lines, n.Line, n.Column-1, n.Kind == yaml.SequenceNode), nil
+		return start, blockEnd(src, lines, n.Line, n.Column-1, n.Kind), nil
 	case n.Kind != yaml.ScalarNode:
 		return start, flowEnd(src, start), nil
 	}
@@ -125,11 +177,11 @@ func keyIndentOf(key *yaml.Node) int {
 	return key.Column - 1
 }
 
-// blockEnd returns the end of a block value starting on line first: the
-// end of its last line whose indentation is more than indent (or equal to
-// it, for a sequence's "- " entries), ignoring trailing blank and comment
-// lines.
-func blockEnd(src []byte, lines []int, first, indent int, seq bool) int {
+// blockEnd returns the end of a block value of the given kind starting
+// on line first: the end of its last line indented more than indent, or
+// as much for a mapping's keys and a sequence's "- " entries, ignoring
+// trailing blank and comment lines.
+func blockEnd(src []byte, lines []int, first, indent int, kind yaml.Kind) int {
 	end := lineEnd(src, lines, first)
 	for l := first + 1; l <= len(lines); l++ {
 		s := string(src[lines[l-1]:lineEnd(src, lines, l)])
@@ -138,7 +190,8 @@ func blockEnd(src []byte, lines []int, first, indent int, seq bool) int {
 		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
 			continue
 		}
-		if ind > indent || (seq && ind == indent && (trimmed == "-" || strings.HasPrefix(trimmed, "- "))) {
+		if ind > indent || ind == indent && kind == yaml.MappingNode ||
+			ind == indent && kind == yaml.SequenceNode && (trimmed == "-" || strings.HasPrefix(trimmed, "- ")) {
 			end = lineEnd(src, lines, l)
 			continue
 		}
@@ -211,7 +264,9 @@ func trimRightSpace(src []byte, start, end int) int {
 // plain or quoted scalar, a flow collection (JSON, which YAML reads), or
 // in block context a literal block for a multi-line string.
 func render(v any, block bool, keyIndent int) string {
-	if s, ok := v.(string); ok && block && strings.Contains(s, "\n") {
+	// A string ending in several line breaks would need keep chomping
+	// (|+), which also takes in the blank lines that follow it: quote it.
+	if s, ok := v.(string); ok && block && strings.Contains(s, "\n") && !strings.HasSuffix(s, "\n\n") {
 		return literal(s, keyIndent+2)
 	}
 	switch v.(type) {
@@ -234,17 +289,12 @@ func render(v any, block bool, keyIndent int) string {
 	return show(v)
 }
 
-// literal renders s as a literal block scalar indented by indent.
+// literal renders s, which ends in at most one line break, as a literal
+// block scalar indented by indent.
 func literal(s string, indent int) string {
-	chomp := "|-"
-	body := s
-	switch {
-	case strings.HasSuffix(s, "\n\n"):
-		chomp = "|+"
-		body = strings.TrimSuffix(s, "\n")
-	case strings.HasSuffix(s, "\n"):
-		chomp = "|"
-		body = strings.TrimSuffix(s, "\n")
+	chomp, body := "|-", s
+	if strings.HasSuffix(s, "\n") {
+		chomp, body = "|", strings.TrimSuffix(s, "\n")
 	}
 	if strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") {
 		chomp += "2"
