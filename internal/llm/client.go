@@ -495,6 +495,9 @@ func (c *Client) readStream(actx context.Context, body io.Reader, res *Result, o
 			if finished {
 				return nil // complete: EOF (or a broken tail) after finish_reason
 			}
+			if errors.Is(err, ErrLineTooLong) {
+				return &StreamError{Server: server, Err: fmt.Errorf("%w after %d chunks", ErrLineTooLong, chunks)}
+			}
 			if err == io.EOF || err == errPartialEvent {
 				return &StreamError{Server: server, Err: fmt.Errorf("%w: no finish_reason and no [DONE] after %d chunks", ErrTruncated, chunks)}
 			}
@@ -557,9 +560,12 @@ func unwrapURL(err error) error {
 // delivered as a single delta.
 func (c *Client) readJSON(actx context.Context, body io.Reader, res *Result, onDelta func(Delta) error) error {
 	server := c.Endpoint()
-	data, err := io.ReadAll(io.LimitReader(body, MaxLineBytes))
+	data, err := io.ReadAll(io.LimitReader(body, MaxLineBytes+1))
 	if err != nil {
 		return c.transportError(actx, err)
+	}
+	if len(data) > MaxLineBytes {
+		return &StreamError{Server: server, Err: fmt.Errorf("%w: JSON body on a stream request larger than %d bytes", ErrBadChunk, MaxLineBytes)}
 	}
 	var ch chunk
 	if err := json.Unmarshal(data, &ch); err != nil {

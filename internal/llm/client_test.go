@@ -804,3 +804,43 @@ func TestCancelWithCause(t *testing.T) {
 		t.Fatalf("err = %v, want it to wrap context.Canceled and the cause", err)
 	}
 }
+
+// A line longer than MaxLineBytes is a deterministic failure: it is not
+// retried, and the error says what it is.
+func TestLongLineNotRetried(t *testing.T) {
+	t.Parallel()
+	long := "data: " + strings.Repeat("x", llm.MaxLineBytes+1) + "\n\n"
+	wantMessage := func(msg string) func(t *testing.T, o outcome) {
+		return func(t *testing.T, o outcome) {
+			t.Helper()
+			if !strings.Contains(o.err.Error(), msg) {
+				t.Errorf("err = %q, want it to say %q", o.err, msg)
+			}
+			if o.res.Attempts != 1 {
+				t.Errorf("%d attempts, want 1", o.res.Attempts)
+			}
+		}
+	}
+	runCases(t, []matrixCase{
+		{name: "first line", responses: []llmtest.Response{{Steps: []llmtest.Step{llmtest.Write(long)}}},
+			check: func(t *testing.T, o outcome) {
+				wantStreamErr(llm.ErrLineTooLong, "", 1)(t, o)
+				wantMessage("server sent an SSE line longer than 33554432 bytes (32 MiB) after 0 chunks")(t, o)
+				if errors.Is(o.err, llm.ErrTruncated) {
+					t.Errorf("err = %v, reported as a truncated stream", o.err)
+				}
+			}},
+		{name: "after a chunk", responses: []llmtest.Response{{Steps: []llmtest.Step{
+			llmtest.Data(llmtest.Chunk(map[string]any{"content": "a"}, nil)), llmtest.Write(long)}}},
+			check: func(t *testing.T, o outcome) {
+				wantStreamErr(llm.ErrLineTooLong, "a", 1)(t, o)
+				wantMessage("longer than 33554432 bytes (32 MiB) after 1 chunks")(t, o)
+			}},
+		{name: "json body", responses: []llmtest.Response{{ContentType: "application/json",
+			Steps: []llmtest.Step{llmtest.Write(`{"x":"` + strings.Repeat("x", llm.MaxLineBytes) + `"}`)}}},
+			check: func(t *testing.T, o outcome) {
+				wantStreamErr(llm.ErrBadChunk, "", 1)(t, o)
+				wantMessage("JSON body on a stream request larger than 33554432 bytes")(t, o)
+			}},
+	})
+}

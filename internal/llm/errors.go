@@ -31,6 +31,10 @@ var (
 	ErrContentType = errors.New("unexpected content type")
 	// ErrBadURL means BaseURL is not a usable URL.
 	ErrBadURL = errors.New("bad base URL")
+	// ErrLineTooLong means the server sent a line of the event stream
+	// longer than [MaxLineBytes]: the same request would get the same
+	// answer, so it is not retried.
+	ErrLineTooLong = fmt.Errorf("server sent an SSE line longer than %d bytes (%d MiB)", MaxLineBytes, MaxLineBytes>>20)
 )
 
 // An APIError is an error the server reported: an HTTP status other than
@@ -112,8 +116,8 @@ func codeString(raw json.RawMessage) string {
 // A StreamError is a failure that is not a server-reported error: the
 // connection could not be made or broke, a timeout expired, the stream was
 // truncated or held garbage. Err wraps the cause: [ErrTruncated],
-// [ErrIdleTimeout], [ErrHeaderTimeout], [ErrBadChunk], [ErrContentType] or
-// a network error (errors.Is(err, syscall.ECONNREFUSED) works through it).
+// [ErrIdleTimeout], [ErrHeaderTimeout], [ErrBadChunk], [ErrContentType],
+// [ErrLineTooLong] or a network error (errors.Is(err, syscall.ECONNREFUSED) works through it).
 type StreamError struct {
 	// Server is the URL of the endpoint, without user information or query.
 	Server string

@@ -24,7 +24,9 @@ const (
 // caller's onDelta, on connection failures, timeouts, streams that broke
 // before any text, and HTTP 408, 409, 429 and 5xx (an "x-should-retry:
 // true|false" header overrides the status). Errors the server reports
-// inside a stream and bad chunks are not retried. The zero value is the
+// inside a stream, bad chunks, unexpected content types and lines longer
+// than [MaxLineBytes] are not retried: the same request would fail the
+// same way. The zero value is the
 // default policy.
 type RetryPolicy struct {
 	// MaxRetries is the number of retries after the first attempt:
@@ -105,7 +107,7 @@ func retryable(h http.Header, err error) bool {
 		s := ae.Status
 		return s == http.StatusRequestTimeout || s == http.StatusConflict || s == http.StatusTooManyRequests || s >= 500
 	}
-	if errors.Is(err, ErrBadChunk) || errors.Is(err, ErrContentType) || errors.Is(err, ErrBadURL) {
+	if errors.Is(err, ErrBadChunk) || errors.Is(err, ErrContentType) || errors.Is(err, ErrBadURL) || errors.Is(err, ErrLineTooLong) {
 		return false
 	}
 	var se *StreamError

@@ -46,6 +46,7 @@ func TestSSEReader(t *testing.T) {
 		{"field without colon", "data\n\n", []ev{{Data: ""}}, io.EOF},
 		{"partial event at eof", "data: a\n\ndata: b\n", []ev{{Data: "a"}}, errPartialEvent},
 		{"partial line at eof", "data: a\n\ndata: b", []ev{{Data: "a"}}, errPartialEvent},
+		{"leading bom dropped", "\uFEFFdata: a\n\n\uFEFFdata: b\n\n", []ev{{Data: "a"}}, io.EOF},
 		{"utf-8", "data: h\u00e9llo \u4e16\u754c\n\n", []ev{{Data: "h\u00e9llo \u4e16\u754c"}}, io.EOF},
 	}
 	for _, tt := range tests {
@@ -92,7 +93,7 @@ func TestSSEReaderLongLines(t *testing.T) {
 	}
 
 	sr = newSSEReader(strings.NewReader("data: " + strings.Repeat("x", MaxLineBytes+1) + "\n\n"))
-	if _, err := sr.next(); !errors.Is(err, bufio.ErrTooLong) {
-		t.Fatalf("line over the limit: err = %v, want bufio.ErrTooLong", err)
+	if _, err := sr.next(); !errors.Is(err, ErrLineTooLong) || !errors.Is(err, bufio.ErrTooLong) {
+		t.Fatalf("line over the limit: err = %v, want ErrLineTooLong wrapping bufio.ErrTooLong", err)
 	}
 }
