@@ -806,10 +806,12 @@ func TestCancelWithCause(t *testing.T) {
 }
 
 // A line longer than MaxLineBytes is a deterministic failure: it is not
-// retried, and the error says what it is.
+// retried, and the error says what it is. Not parallel with the other
+// tests, whose short timeouts its 32 MiB bodies could make expire on a
+// loaded machine; its own timeouts are long for the same reason.
 func TestLongLineNotRetried(t *testing.T) {
-	t.Parallel()
 	long := "data: " + strings.Repeat("x", llm.MaxLineBytes+1) + "\n\n"
+	patient := func(c *llm.Client) { c.HeaderTimeout, c.IdleTimeout = time.Minute, time.Minute }
 	wantMessage := func(msg string) func(t *testing.T, o outcome) {
 		return func(t *testing.T, o outcome) {
 			t.Helper()
@@ -822,7 +824,7 @@ func TestLongLineNotRetried(t *testing.T) {
 		}
 	}
 	runCases(t, []matrixCase{
-		{name: "first line", responses: []llmtest.Response{{Steps: []llmtest.Step{llmtest.Write(long)}}},
+		{name: "first line", responses: []llmtest.Response{{Steps: []llmtest.Step{llmtest.Write(long)}}}, client: patient,
 			check: func(t *testing.T, o outcome) {
 				wantStreamErr(llm.ErrLineTooLong, "", 1)(t, o)
 				wantMessage("server sent an SSE line longer than 33554432 bytes (32 MiB) after 0 chunks")(t, o)
@@ -831,13 +833,13 @@ func TestLongLineNotRetried(t *testing.T) {
 				}
 			}},
 		{name: "after a chunk", responses: []llmtest.Response{{Steps: []llmtest.Step{
-			llmtest.Data(llmtest.Chunk(map[string]any{"content": "a"}, nil)), llmtest.Write(long)}}},
+			llmtest.Data(llmtest.Chunk(map[string]any{"content": "a"}, nil)), llmtest.Write(long)}}}, client: patient,
 			check: func(t *testing.T, o outcome) {
 				wantStreamErr(llm.ErrLineTooLong, "a", 1)(t, o)
 				wantMessage("longer than 33554432 bytes (32 MiB) after 1 chunks")(t, o)
 			}},
 		{name: "json body", responses: []llmtest.Response{{ContentType: "application/json",
-			Steps: []llmtest.Step{llmtest.Write(`{"x":"` + strings.Repeat("x", llm.MaxLineBytes) + `"}`)}}},
+			Steps: []llmtest.Step{llmtest.Write(`{"x":"` + strings.Repeat("x", llm.MaxLineBytes) + `"}`)}}}, client: patient,
 			check: func(t *testing.T, o outcome) {
 				wantStreamErr(llm.ErrBadChunk, "", 1)(t, o)
 				wantMessage("JSON body on a stream request larger than 33554432 bytes")(t, o)
