@@ -135,6 +135,9 @@ type recordingNode struct {
 	rec func(error)
 }
 
+// A recordingNode is closed like the node it wraps.
+var _ registry.Closer = (*recordingNode)(nil)
+
 func (n *recordingNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
 	err := n.Node.Run(ctx, in, out)
 	if err != nil {
@@ -143,9 +146,9 @@ func (n *recordingNode) Run(ctx context.Context, in registry.Inputs, out registr
 	return err
 }
 
-// Close closes the wrapped node when it has a Close method.
+// Close closes the wrapped node when it is a [registry.Closer].
 func (n *recordingNode) Close(ctx context.Context) error {
-	if c, ok := n.Node.(interface{ Close(context.Context) error }); ok {
+	if c, ok := n.Node.(registry.Closer); ok {
 		return c.Close(ctx)
 	}
 	return nil
