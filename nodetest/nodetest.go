@@ -100,12 +100,21 @@ func Build(spec *registry.Spec, s Setup) (*Node, error) {
 	return &Node{Spec: spec, Config: cfg, Impl: impl}, nil
 }
 
-// New is like [Build] but fails the test on error.
+// New is like [Build] but fails the test on error. A node that implements
+// [registry.Closer] is closed when the test ends, as the engine closes it
+// when a flow ends, and an error from its Close fails the test.
 func New(t testing.TB, spec *registry.Spec, s Setup) *Node {
 	t.Helper()
 	n, err := Build(spec, s)
 	if err != nil {
 		t.Fatalf("build %s: %v", spec.Type, err)
+	}
+	if c, ok := n.Impl.(registry.Closer); ok {
+		t.Cleanup(func() {
+			if err := c.Close(context.Background()); err != nil {
+				t.Errorf("close %s: %v", spec.Type, err)
+			}
+		})
 	}
 	return n
 }
