@@ -245,18 +245,39 @@ func (n *execNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 		return fmt.Errorf("cannot start program %q: %w", n.command[0], err)
 	}
 
+	// The whole output is kept only when it is needed: in text mode the
+	// engine accumulates the chunks into it when something needs it, so a
+	// program that writes forever keeps flat memory.
+	keep := n.output != "text" && (n.output == "json" || registry.Needed(out, "out"))
 	var all strings.Builder
 	var lines []any
+	var size int64
+	emitted := false
 	r := bufio.NewReader(stdout)
 	var emitErr error
 	for {
-		line, rerr := r.ReadString('\n')
+		line, rerr := readLine(r, n.env.MaxValueBytes())
 		if line != "" && emitErr == nil {
-			if emitErr = out.Emit(ctx, "out", line); emitErr != nil {
+			emitErr = out.Emit(ctx, "out", line)
+			emitted = true
+			if keep && emitErr == nil {
+				if size += int64(len(line)) + 16; size > n.env.MaxValueBytes() {
+					emitErr = &registry.ValueTooLargeError{Output: "out", Limit: n.env.MaxValueBytes()}
+				} else if n.output == "json" {
+					all.WriteString(line)
+				} else {
+					lines = append(lines, strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"))
+				}
+			}
+			if emitErr != nil {
 				cancel(emitErr) // kill the program; keep draining so Wait returns
 			}
-			all.WriteString(line)
-			lines = append(lines, strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"))
+		}
+		var big *registry.ValueTooLargeError
+		if errors.As(rerr, &big) && emitErr == nil {
+			emitErr = fmt.Errorf("a line of the program's output: %w", rerr)
+			cancel(emitErr)
+			_, _ = io.Copy(io.Discard, stdout) // so that Wait returns
 		}
 		if rerr != nil {
 			break
@@ -284,7 +305,9 @@ func (n *execNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 		if lines == nil {
 			lines = []any{}
 		}
-		out.Set("out", lines)
+		if keep {
+			out.Set("out", lines)
+		}
 	case "json":
 		v, err := decodeJSON([]byte(all.String()))
 		if err != nil {
@@ -292,7 +315,11 @@ func (n *execNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 		}
 		out.Set("out", v)
 	default:
-		out.Set("out", all.String())
+		// The chunks' accumulation is the output; set it only when there
+		// was none, so that it is "" rather than null.
+		if !emitted {
+			out.Set("out", "")
+		}
 	}
 	return nil
 }
@@ -334,4 +361,24 @@ func (w *tailWriter) report() string {
 		return ""
 	}
 	return "; stderr:\n" + strings.Join(w.lines, "\n")
+}
+
+// readLine reads up to and including the next line end, like
+// bufio.Reader.ReadString, but returns a *registry.ValueTooLargeError
+// when the line grows past limit bytes.
+func readLine(r *bufio.Reader, limit int64) (string, error) {
+	var long []byte
+	for {
+		part, err := r.ReadSlice('\n')
+		if err != bufio.ErrBufferFull {
+			if long == nil {
+				return string(part), err
+			}
+			return string(append(long, part...)), err
+		}
+		if int64(len(long)+len(part)) > limit {
+			return "", &registry.ValueTooLargeError{Output: "out", Limit: limit}
+		}
+		long = append(long, part...)
+	}
 }

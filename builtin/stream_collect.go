@@ -27,20 +27,23 @@ func streamCollectSpec() registry.Spec {
 			if err != nil {
 				return nil, err
 			}
-			return &collectNode{reverse: reverse}, nil
+			return &collectNode{reverse: reverse, limit: env.MaxValueBytes()}, nil
 		},
 	}
 }
 
 // collectNode gathers a stream into a list.
-type collectNode struct{ reverse bool }
+type collectNode struct {
+	reverse bool
+	limit   int64 // of the list, in bytes (registry.SizeOf)
+}
 
 var _ registry.Node = (*collectNode)(nil)
 
 func (n *collectNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)
-	chunks, err := readAll(ctx, s, n.reverse)
+	chunks, err := readAll(ctx, s, n.reverse, n.limit)
 	if err != nil {
 		return err
 	}
@@ -49,9 +52,12 @@ func (n *collectNode) Run(ctx context.Context, in registry.Inputs, out registry.
 }
 
 // readAll reads a stream to its end, last chunk first when reverse is set.
-// The list is never nil.
-func readAll(ctx context.Context, s registry.Stream, reverse bool) ([]any, error) {
+// The list is never nil. When the chunks grow past limit bytes
+// (registry.SizeOf) it cancels the stream and returns a
+// *registry.ValueTooLargeError for the output out.
+func readAll(ctx context.Context, s registry.Stream, reverse bool, limit int64) ([]any, error) {
 	chunks := []any{}
+	var size int64
 	for {
 		c, ok, err := s.Next(ctx)
 		if err != nil {
@@ -62,6 +68,10 @@ func readAll(ctx context.Context, s registry.Stream, reverse bool) ([]any, error
 				slices.Reverse(chunks)
 			}
 			return chunks, nil
+		}
+		if size += 16 + registry.SizeOf(c); size > limit {
+			s.Cancel()
+			return nil, &registry.ValueTooLargeError{Output: "out", Limit: limit}
 		}
 		chunks = append(chunks, c)
 	}

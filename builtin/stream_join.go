@@ -29,6 +29,7 @@ func streamJoinSpec() registry.Spec {
 			if err != nil {
 				return nil, err
 			}
+			n.limit = env.MaxValueBytes()
 			return n, nil
 		},
 	}
@@ -50,6 +51,7 @@ func newJoinNode(cfg registry.Config) (*joinNode, error) {
 type joinNode struct {
 	sep     string
 	reverse bool
+	limit   int64 // of the chunks read, in bytes (registry.SizeOf)
 }
 
 var _ registry.Node = (*joinNode)(nil)
@@ -57,7 +59,30 @@ var _ registry.Node = (*joinNode)(nil)
 func (n *joinNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)
-	chunks, err := readAll(ctx, s, n.reverse)
+	if !n.reverse {
+		// Join as the chunks come: only the string is kept.
+		var b strings.Builder
+		for i := 0; ; i++ {
+			c, ok, err := s.Next(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				out.Set("out", b.String())
+				return nil
+			}
+			piece := text(c)
+			if int64(b.Len()+len(n.sep)+len(piece)) > n.limit {
+				s.Cancel()
+				return &registry.ValueTooLargeError{Output: "out", Limit: n.limit}
+			}
+			if i > 0 {
+				b.WriteString(n.sep)
+			}
+			b.WriteString(piece)
+		}
+	}
+	chunks, err := readAll(ctx, s, n.reverse, n.limit)
 	if err != nil {
 		return err
 	}

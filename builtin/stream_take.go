@@ -31,13 +31,16 @@ func streamTakeSpec() registry.Spec {
 			if err != nil {
 				return nil, err
 			}
-			return &takeNode{cancel: cancel}, nil
+			return &takeNode{cancel: cancel, limit: env.MaxValueBytes()}, nil
 		},
 	}
 }
 
 // takeNode takes the first n chunks of a stream.
-type takeNode struct{ cancel bool }
+type takeNode struct {
+	cancel bool
+	limit  int64 // of the chunks taken, in bytes (registry.SizeOf)
+}
 
 var _ registry.Node = (*takeNode)(nil)
 
@@ -49,6 +52,7 @@ func (n *takeNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)
 	taken := []any{}
+	var size int64
 	for len(taken) < count {
 		c, ok, err := s.Next(ctx)
 		if err != nil {
@@ -57,6 +61,10 @@ func (n *takeNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 		if !ok {
 			out.Set("out", taken)
 			return nil
+		}
+		if size += 16 + registry.SizeOf(c); size > n.limit {
+			s.Cancel()
+			return &registry.ValueTooLargeError{Output: "out", Limit: n.limit}
 		}
 		taken = append(taken, c)
 	}

@@ -16,7 +16,7 @@ func termPrintSpec() registry.Spec {
 			"The input s is a stream input: from a streaming producer (such as an LLM's answer) each chunk is " +
 			"written as soon as it arrives, with sep between chunks; from a value producer it is the one value. " +
 			"A string is written as is, any other value as JSON. After the last chunk end is written (a line end " +
-			"by default).",
+			"by default). The text printed is kept for out only when something reads out.",
 		Inputs: []registry.Input{
 			{Name: "s", Stream: true, Doc: "What to print."},
 			{Name: "sep", Type: registry.String, Const: true, Default: "", HasDefault: true, Doc: "Written between chunks."},
@@ -51,13 +51,14 @@ func newTermPrintNode(cfg registry.Config, env registry.Env) (*termPrintNode, er
 	if w == nil {
 		w = io.Discard
 	}
-	return &termPrintNode{sep: sep, end: end, w: w}, nil
+	return &termPrintNode{sep: sep, end: end, w: w, limit: env.MaxValueBytes()}, nil
 }
 
 // termPrintNode prints a stream.
 type termPrintNode struct {
 	sep, end string
 	w        io.Writer
+	limit    int64 // of the text kept for out
 }
 
 var _ registry.Node = (*termPrintNode)(nil)
@@ -65,6 +66,9 @@ var _ registry.Node = (*termPrintNode)(nil)
 func (n *termPrintNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)
+	// The text printed is kept only when something needs it: a stream
+	// printed and forgotten keeps flat memory however long it runs.
+	keep := registry.Needed(out, "out")
 	var printed strings.Builder
 	for i := 0; ; i++ {
 		c, ok, err := s.Next(ctx)
@@ -82,11 +86,19 @@ func (n *termPrintNode) Run(ctx context.Context, in registry.Inputs, out registr
 			s.Cancel()
 			return fmt.Errorf("write standard output: %w", err)
 		}
-		printed.WriteString(piece)
+		if keep {
+			if int64(printed.Len()+len(piece)) > n.limit {
+				s.Cancel()
+				return &registry.ValueTooLargeError{Output: "out", Limit: n.limit}
+			}
+			printed.WriteString(piece)
+		}
 	}
 	if _, err := io.WriteString(n.w, n.end); err != nil {
 		return fmt.Errorf("write standard output: %w", err)
 	}
-	out.Set("out", printed.String())
+	if keep {
+		out.Set("out", printed.String())
+	}
 	return nil
 }

@@ -43,6 +43,19 @@ type Options struct {
 	// CloseTimeout bounds how long closing the nodes ([registry.Closer])
 	// may take in all when the flow ends; 0 means [DefaultCloseTimeout].
 	CloseTimeout time.Duration
+	// KeepFinals makes Result.Final hold every output's final value. By
+	// default the engine accumulates a streamed output's chunks into its
+	// final value only when something needs it (a value input connected
+	// to it, or the event log), so that a stream read chunk by chunk keeps
+	// flat memory however long it runs; Result.Final then leaves out the
+	// streamed outputs nothing needed.
+	KeepFinals bool
+	// MaxValueBytes bounds every whole value built from a stream, in
+	// bytes (registry.SizeOf): an output's accumulation, and the values
+	// nodes build (it is handed to them as Env.ValueLimit). Past it, the
+	// run fails with a registry.ValueTooLargeError. 0 means
+	// registry.DefaultMaxValueBytes (256 MiB), a negative number no limit.
+	MaxValueBytes int64
 }
 
 // How a flow ended (Result.Reason).
@@ -71,7 +84,8 @@ type Result struct {
 	// generation limit.
 	LimitNodes []string
 	// Final holds each node's last final value per output, for the nodes
-	// that completed at least one run.
+	// that completed at least one run. Without Options.KeepFinals, a
+	// streamed output that nothing needed as a whole value is left out.
 	Final map[string]map[string]any
 	// Generations is the number of completed runs of each node.
 	Generations map[string]int
@@ -85,6 +99,8 @@ type Runner struct {
 	opts   Options
 	log    *slog.Logger
 	events *eventLog
+	// maxValue bounds the accumulation of an output (MaxValueBytes).
+	maxValue int64
 
 	mu         sync.Mutex
 	nodes      []*nodeState
@@ -129,13 +145,23 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 	if opts.Events != nil {
 		r.events = newEventLog(opts.Events)
 	}
+	env := opts.Env
+	if opts.MaxValueBytes != 0 {
+		env.ValueLimit = opts.MaxValueBytes
+	}
+	r.maxValue = env.MaxValueBytes()
 	r.nodes = make([]*nodeState, len(flow.Nodes))
 	for i, gn := range flow.Nodes {
 		r.nodes[i] = newNodeState(gn)
 	}
-	dir := filepath.Dir(flow.File)
 	for _, ns := range r.nodes {
 		ns.wire(r.nodes)
+	}
+	for _, ns := range r.nodes {
+		ns.findNeeds(opts.KeepFinals || opts.Events != nil)
+	}
+	dir := filepath.Dir(flow.File)
+	for _, ns := range r.nodes {
 		ns.limit = opts.MaxGenerations
 		if ns.n.MaxGenerations > 0 {
 			ns.limit = ns.n.MaxGenerations
@@ -148,7 +174,7 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 			names[i] = b.Name
 		}
 		cfg := registry.Config{ID: ns.n.ID, Params: ns.n.Params, Inputs: names, Dir: dir}
-		impl, err := newNode(ns.n.Spec, cfg, opts.Env)
+		impl, err := newNode(ns.n.Spec, cfg, env)
 		if err != nil {
 			nerr := &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: -1, Err: err}
 			// The nodes created so far are closed, as after a run.
@@ -275,7 +301,9 @@ func (r *Runner) result() (*Result, error) {
 		}
 		outs := make(map[string]any, len(ns.final))
 		for i, o := range ns.outputs {
-			outs[o.Name] = ns.final[i]
+			if ns.known[i] {
+				outs[o.Name] = ns.final[i]
+			}
 		}
 		res.Final[ns.n.ID] = outs
 	}

@@ -124,3 +124,29 @@ func TestPlainStopHasNoReason(t *testing.T) {
 		t.Errorf("no stop in the end record:\n%s", events.String())
 	}
 }
+
+// An output the run both emitted on and set streams its chunks only, even
+// when nothing needs its whole value (llm.chat's usage).
+func TestEmittedAndSetOutputStreamsItsChunksOnly(t *testing.T) {
+	for _, opts := range []Options{{}, {KeepFinals: true}} {
+		reg := testRegistry(nil)
+		reg.MustRegister(registry.Spec{Type: "usage", Streams: true, Outputs: []registry.Output{{Name: "out"}},
+			New: func(registry.Config, registry.Env) (registry.Node, error) {
+				return funcNode(func(ctx context.Context, _ registry.Inputs, o registry.Outputs) error {
+					if err := o.Emit(ctx, "out", "12 tokens"); err != nil {
+						return err
+					}
+					o.Set("out", "12 tokens")
+					return nil
+				}), nil
+			}})
+		res, err := newBuilder(t, reg).
+			node("u", "usage").
+			node("shown", "collect", "s=u").
+			run(t.Context(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "stream", res.Final["shown"]["out"], []any{"12 tokens"})
+	}
+}

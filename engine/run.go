@@ -41,7 +41,12 @@ type run struct {
 	finals  []any
 	acc     []registry.Accumulator
 	emitted int
-	misuse  error // the node used an output it does not have
+	// emittedOn says, per output, whether the run emitted a chunk on it.
+	emittedOn []bool
+	misuse    error // the node used an output it does not have
+	// tooLarge is set when an output's accumulation grew past the limit:
+	// the run fails with it, whatever the node did with Emit's error.
+	tooLarge error
 
 	reported bool  // failed under on_error: continue
 	failure  error // that failure, for its stream consumers
@@ -68,7 +73,7 @@ func newRun(r *Runner, ns *nodeState) *run {
 		clear(ru.defaulted)
 		clear(ru.set)
 		clear(ru.finals)
-		ru.gen, ru.ctx, ru.emitted, ru.misuse = ns.gen, r.ctx, 0, nil
+		ru.gen, ru.ctx, ru.emitted, ru.misuse, ru.tooLarge = ns.gen, r.ctx, 0, nil, nil
 		ru.reported, ru.failure, ru.stop, ru.done = false, nil, false, false
 		ru.stopNote, ru.stopReason = "", ""
 		ru.interrupted.Store(false)
@@ -90,6 +95,7 @@ func newRun(r *Runner, ns *nodeState) *run {
 		ru.ctx, ru.cancel = context.WithCancelCause(r.ctx)
 		ru.outQueues = make([][]*chunkQueue, nOut)
 		ru.acc = make([]registry.Accumulator, nOut)
+		ru.emittedOn = make([]bool, nOut)
 	}
 	return ru
 }
@@ -191,16 +197,48 @@ func (ru *run) Emit(_ context.Context, name string, chunk any) error {
 	if ru.ctx.Err() != nil {
 		return fmt.Errorf("%w: %w", registry.ErrCancelled, context.Cause(ru.ctx))
 	}
-	ru.acc[i].Add(chunk)
+	if ru.node.need[i] {
+		if err := ru.accumulate(i, chunk); err != nil {
+			return err
+		}
+	}
 	ru.emitted++
-	for _, q := range ru.outQueues[i] {
+	ru.emittedOn[i] = true
+	for j, q := range ru.outQueues[i] {
 		if err := q.push(ru.ctx, chunk); err != nil {
+			if err == errHeld {
+				ru.tooLarge = &registry.ValueTooLargeError{Output: ru.node.outputs[i].Name, Limit: ru.r.maxValue,
+					NeededBy: fmt.Sprintf("node %q, which has not started reading the stream", ru.node.streamOut[i][j].to.n.ID)}
+				return ru.tooLarge
+			}
 			return fmt.Errorf("%w: %w", registry.ErrCancelled, err)
 		}
 	}
 	ru.r.events.chunk(ru, i, chunk)
 	ru.r.progress.Add(1)
 	return nil
+}
+
+// accumulate adds a chunk to output i's whole value, which must stay
+// within the limit.
+func (ru *run) accumulate(i int, chunk any) error {
+	if ru.tooLarge != nil {
+		return ru.tooLarge
+	}
+	acc := &ru.acc[i]
+	acc.Add(chunk)
+	if acc.Size() > ru.r.maxValue {
+		ru.tooLarge = &registry.ValueTooLargeError{Output: ru.node.outputs[i].Name, Limit: ru.r.maxValue, NeededBy: ru.r.neededBy(ru.node, i)}
+		*acc = registry.Accumulator{} // the value is lost: free it now
+		return ru.tooLarge
+	}
+	return nil
+}
+
+// Needed implements registry.Needed.
+func (ru *run) Needed(name string) bool {
+	i, ok := ru.node.outIndex[name]
+	return ok && ru.node.need[i]
 }
 
 // cancelByConsumer stops the run because a consumer cancelled its stream.
@@ -235,6 +273,9 @@ func (ru *run) execute() error {
 		stack, err = ru.call()
 		if err == nil {
 			err = ru.misuse
+		}
+		if ru.tooLarge != nil {
+			err = ru.tooLarge
 		}
 		switch {
 		case err == nil, ru.cancelled():
@@ -348,7 +389,7 @@ func (ru *run) finish(err error) {
 		// An output the run only Set streams its value as one chunk, as a
 		// non-streaming producer's would (null streams nothing, as a null
 		// default does).
-		only := streamErr == nil && ru.set[i] && ru.finals[i] != nil && ru.acc[i].Len() == 0
+		only := streamErr == nil && ru.set[i] && ru.finals[i] != nil && !ru.emittedOn[i]
 		for _, q := range qs {
 			if only {
 				q.closeWith(ru.finals[i], streamErr)

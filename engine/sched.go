@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/flowrun/flowrun/graph"
@@ -47,6 +48,14 @@ type nodeState struct {
 	outputs   []registry.Output // the node's outputs (graph.Node.Outputs)
 	errOut    int               // index of graph.ErrorOutput, or -1
 	streams   bool
+
+	// need says, per output, whether something needs its whole value: a
+	// value input connected to it, Result.Final or the event log. Only
+	// then are its chunks accumulated.
+	need []bool
+	// known says, per output, whether final holds its value: it was
+	// needed or set.
+	known []bool
 
 	spare    *run // a completed run to reuse (non-streaming nodes)
 	limit    int
@@ -125,6 +134,46 @@ func (ns *nodeState) wire(nodes []*nodeState) {
 	for _, b := range ns.n.After {
 		add(b, -1)
 	}
+}
+
+// findNeeds decides which outputs' whole values are needed: all of them
+// when all is set, else those a value input is connected to. Call it once
+// every node is wired.
+func (ns *nodeState) findNeeds(all bool) {
+	n := len(ns.outputs)
+	flags := make([]bool, 2*n)
+	ns.need, ns.known = flags[:n:n], flags[n:]
+	for i := range ns.need {
+		ns.need[i] = all
+	}
+	for _, e := range ns.consumers {
+		if e.valueOf() {
+			ns.need[e.out] = true
+		}
+	}
+	for i := range ns.need {
+		ns.known[i] = ns.need[i] || !ns.streams
+	}
+}
+
+// valueOf reports whether the edge takes its producer's final value (not
+// an ordering, nor a stream reader of a streaming producer's chunks).
+func (e *edge) valueOf() bool {
+	return e.b.Kind == graph.Connected && !(e.stream && e.from.streams)
+}
+
+// neededBy says what needs output i's whole value, for the error of a
+// value past the limit.
+func (r *Runner) neededBy(ns *nodeState, i int) string {
+	for _, e := range ns.consumers {
+		if e.out == i && e.valueOf() {
+			return fmt.Sprintf("node %q", e.to.n.ID)
+		}
+	}
+	if r.opts.KeepFinals {
+		return "the final values (--print-final)"
+	}
+	return "the event log (--events)"
 }
 
 // fresh reports whether the edge has data its consumer has not taken: a
@@ -235,7 +284,7 @@ func (r *Runner) start(ns *nodeState) *run {
 	if ns.streams {
 		for i, edges := range ns.streamOut {
 			for _, e := range edges {
-				e.q = newChunkQueue(streamBuffer, ru.cancelByConsumer)
+				e.q = newChunkQueue(streamBuffer, ru.cancelByConsumer, r.maxValue)
 				ru.outQueues[i] = append(ru.outQueues[i], e.q)
 				if e.fresh() {
 					r.demand(e.to)
@@ -274,6 +323,11 @@ func (r *Runner) complete(ru *run, err error) *run {
 	}
 	ns.gen++
 	copy(ns.final, ru.finals)
+	if ns.streams {
+		for i, set := range ru.set {
+			ns.known[i] = ns.need[i] || set
+		}
+	}
 	if r.log.Enabled(r.ctx, slog.LevelDebug) {
 		r.log.Debug("run end", "node", ns.n.ID, "generation", ns.gen, "error", err)
 	}

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
+
+	"github.com/flowrun/flowrun/registry"
 )
 
 // A chunkQueue carries the chunks of one run of a producer to one stream
@@ -29,14 +32,23 @@ type chunkQueue struct {
 	// onCancel stops the producer's run; set by the producer when it
 	// creates the queue, nil for queues that stand for a single value.
 	onCancel func()
+
+	// held is the size (registry.SizeOf) of the chunks kept for a
+	// consumer that has not started reading; past limit, push fails.
+	held, limit int64
 }
 
-func newChunkQueue(capacity int, onCancel func()) *chunkQueue {
+// errHeld is returned by push when the chunks kept for a consumer that
+// has not started reading grew past the limit of whole values.
+var errHeld = errors.New("chunks kept for a consumer that is not reading grew past the limit")
+
+func newChunkQueue(capacity int, onCancel func(), limit int64) *chunkQueue {
 	return &chunkQueue{
 		cap:      capacity,
 		notEmpty: make(chan struct{}, 1),
 		notFull:  make(chan struct{}, 1),
 		onCancel: onCancel,
+		limit:    limit,
 	}
 }
 
@@ -55,8 +67,9 @@ func signal(c chan struct{}) {
 }
 
 // push appends a chunk, blocking while a reading consumer's queue is full.
-// It returns ctx's cause when ctx is done first. After the consumer
-// cancelled, chunks are dropped.
+// It returns ctx's cause when ctx is done first, and errHeld when the
+// chunks kept for a consumer that has not started reading grew past the
+// limit. After the consumer cancelled, chunks are dropped.
 func (q *chunkQueue) push(ctx context.Context, v any) error {
 	q.mu.Lock()
 	for q.reading && q.n >= q.cap && !q.cancelled {
@@ -72,6 +85,12 @@ func (q *chunkQueue) push(ctx context.Context, v any) error {
 	if q.cancelled {
 		q.mu.Unlock()
 		return nil
+	}
+	if !q.reading {
+		if q.held += 16 + registry.SizeOf(v); q.held > q.limit {
+			q.mu.Unlock()
+			return errHeld
+		}
 	}
 	if q.n == len(q.buf) {
 		q.grow()

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/flowrun/flowrun/engine"
@@ -51,6 +53,7 @@ func (p *program) runCommand() *ucli.Command {
 			&ucli.DurationFlag{Name: "stall-timeout", Usage: "after `DURATION` without progress while runs wait, log who waits for what; 0 turns it off"},
 			denyFlag(),
 			allowFlag(),
+			&ucli.StringFlag{Name: "max-value-bytes", Value: "256MiB", Usage: "fail a run whose whole value built from a stream grows past `SIZE` (such as 64MiB or 2GiB; 0 means no limit)"},
 		},
 		Action: p.runAction,
 	}
@@ -66,6 +69,7 @@ type runConfig struct {
 	events     string
 	logger     *slog.Logger
 	stall      time.Duration
+	maxValue   int64
 }
 
 func (p *program) parseRunFlags(c *ucli.Context) (*runConfig, error) {
@@ -103,6 +107,16 @@ func (p *program) parseRunFlags(c *ucli.Context) (*runConfig, error) {
 		cfg.printFinal = true
 	default:
 		return nil, usagef(cmd, "--print-final %q: the only format is json", f)
+	}
+	if v := c.String("max-value-bytes"); v != "" {
+		n, err := humanize.ParseBytes(v)
+		if err != nil || n > math.MaxInt64 {
+			return nil, usagef(cmd, "--max-value-bytes %q: want a size such as 256MiB, 2GiB or 1000000 bytes, or 0 for no limit", v)
+		}
+		cfg.maxValue = int64(n)
+		if n == 0 {
+			cfg.maxValue = -1
+		}
 	}
 	if cfg.stall < 0 {
 		return nil, usagef(cmd, "--stall-timeout %v: must not be negative", cfg.stall)
@@ -169,6 +183,8 @@ func (p *program) runAction(c *ucli.Context) error {
 		NodeLimits:     cfg.nodeLimits,
 		Logger:         cfg.logger,
 		StallTimeout:   cfg.stall,
+		KeepFinals:     cfg.printFinal,
+		MaxValueBytes:  cfg.maxValue,
 	}
 	var (
 		events  *os.File

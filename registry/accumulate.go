@@ -21,6 +21,7 @@ type Accumulator struct {
 	inum   int64
 	list   []any
 	chunks []any // every chunk, kept once the mix is heterogeneous
+	size   int64
 }
 
 type accKind int
@@ -56,6 +57,12 @@ func (a *Accumulator) Add(chunk any) {
 		a.kind = accMixed
 	}
 	a.n++
+	switch a.kind {
+	case accString:
+		a.size += int64(len(chunk.(string)))
+	case accList, accMixed:
+		a.size += 16 + SizeOf(chunk)
+	}
 	switch a.kind {
 	case accString:
 		a.str.WriteString(chunk.(string))
@@ -98,6 +105,11 @@ func (a *Accumulator) numberValue() any {
 	}
 	return a.num + float64(a.inum)
 }
+
+// Size estimates the memory the accumulation holds, in bytes: the length
+// of an accumulated string, or the [SizeOf] of the chunks kept in a list.
+// A uniform stream of numbers keeps one number, of size 0 here.
+func (a *Accumulator) Size() int64 { return a.size }
 
 // Len returns the number of chunks added.
 func (a *Accumulator) Len() int { return a.n }

@@ -184,6 +184,10 @@ type Env struct {
 	// holds one from following a redirect to another origin. Nil holds
 	// none.
 	Secrets *secret.Set
+	// ValueLimit bounds, in bytes, the whole values built from streams
+	// (read it with [Env.MaxValueBytes]): 0 means [DefaultMaxValueBytes],
+	// a negative number no limit. The engine sets it from its options.
+	ValueLimit int64
 }
 
 // A Node is one instance of a node type in a running flow.

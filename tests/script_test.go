@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 		"flowrun": func() {
 			os.Exit(flowcli.Main(context.Background(), os.Args, nil, os.Stdin, os.Stdout, os.Stderr))
 		},
+		"peakrss": peakRSSMain, // memory_test.go
 	})
 }
 
