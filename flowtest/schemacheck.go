@@ -112,7 +112,16 @@ func (r *Runner) explain(d *doc, ve *jsonschema.ValidationError) {
 					key, name = kv.key, kv.key.Value
 				}
 			}
-			d.errorf(nodeOr(key, val), "invalid name %q%s: %s", name, in(where), nameHint(where))
+			hint, _ := r.schemaAt(ve.AbsoluteKeywordLocation, "patternErrorMessage").(string)
+			if hint == "" {
+				hint = nameHint(where)
+			}
+			d.errorf(nodeOr(key, val), "invalid name %q%s: %s", name, in(where), hint)
+			return
+		}
+		// The schema words what a pattern means for editors; say the same.
+		if hint, ok := r.schemaAt(ve.AbsoluteKeywordLocation, "patternErrorMessage").(string); ok && val != nil {
+			d.errorf(val, "invalid value %q%s: %s", val.Value, in(where), hint)
 			return
 		}
 	}

@@ -59,16 +59,20 @@ func exampleFiles(t *testing.T) map[string]string {
 }
 
 // serverSettings are the yaml settings of the tests: the settings a user
-// puts in an editor's configuration to get the schema for every file
-// named broken-*.yaml (the README's "Editor support"), and no schema
-// store, which would be fetched from the network.
+// puts in an editor's configuration (the README's "Editor support") to
+// get the flow schema for the files named broken-*.yaml and edit-*.yaml
+// except test files, and the test-file schema for *_test.yaml; and no
+// schema store, which would be fetched from the network.
 func serverSettings() map[string]any {
 	return map[string]any{
 		"validate":    true,
 		"hover":       true,
 		"completion":  true,
 		"schemaStore": map[string]any{"enable": false},
-		"schemas":     map[string]any{"./schema/flow.schema.json": []string{"broken-*.yaml", "edit-*.yaml"}},
+		"schemas": map[string]any{
+			"./schema/flow.schema.json":     []string{"broken-*.yaml", "edit-*.yaml", "!*_test.yaml"},
+			"./schema/flowtest.schema.json": []string{"*_test.yaml"},
+		},
 	}
 }
 
