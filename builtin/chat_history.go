@@ -17,13 +17,16 @@ func chatHistorySpec() registry.Spec {
 		Doc: "Keeps a conversation and outputs it as chat messages.\n\n" +
 			"Each run records the previous answer (when it is not null or empty) as the assistant's message, then the " +
 			"prompt as the user's, and outputs the system message followed by the conversation. A failed or missing " +
-			"answer arrives as null and is not recorded. With max_turns N > 0 only the last N exchanges (a user " +
+			"answer arrives as null and is not recorded, nor is an answer whose finish_reason is \"length\" (cut by " +
+			"the server's token limit). With max_turns N > 0 only the last N exchanges (a user " +
 			"message and the answer to it) are kept before the new prompt; the system message is always kept.",
 		Stateful: true,
 		Inputs: []registry.Input{
 			{Name: "prompt", Type: registry.String, Doc: "The user's new message."},
 			{Name: "answer", Type: registry.String, HasDefault: true, Default: nil,
 				Doc: "The answer to the previous prompt; null (the default, which starts a chat cycle) or empty records nothing."},
+			{Name: "finish_reason", Type: registry.String, HasDefault: true, Default: nil,
+				Doc: "Why the previous answer ended (connect llm.chat's finish_reason); an answer cut at max_tokens (\"length\") is not recorded."},
 			{Name: "system", Type: registry.String, Const: true, HasDefault: true, Default: chatDefaultSystem,
 				Doc: "The system prompt sent first; empty sends none."},
 			{Name: "max_turns", Type: registry.Integer, Const: true, HasDefault: true, Default: 0,
@@ -32,7 +35,7 @@ func chatHistorySpec() registry.Spec {
 		Outputs: []registry.Output{
 			{Name: "messages", Type: registry.Array, Doc: "The system message and the conversation, a list of {role, content} objects ending with the new prompt."},
 		},
-		Example: "history:\n  type: chat.history\n  inputs: {prompt: chat.prompt, answer: reply.out}\n  with: {system: You are a pirate., max_turns: 10}\n",
+		Example: "history:\n  type: chat.history\n  inputs: {prompt: chat.prompt, answer: reply.out, finish_reason: reply.finish_reason}\n  with: {system: You are a pirate., max_turns: 10}\n",
 		Check: func(cfg registry.Config) error {
 			_, _, err := parseHistoryParams(cfg)
 			return err
@@ -83,7 +86,7 @@ func (n *chatHistoryNode) Run(ctx context.Context, in registry.Inputs, out regis
 	switch a := in.Value("answer").(type) {
 	case nil:
 	case string:
-		if a != "" {
+		if a != "" && in.Value("finish_reason") != "length" {
 			n.turns = append(n.turns, chatTurn{"assistant", a})
 		}
 	default:

@@ -22,6 +22,7 @@ func TestChatHistory(t *testing.T) {
 		name   string
 		params map[string]any
 		runs   []run
+		finish map[int]string // the finish_reason of run i's answer; none: the default
 	}{
 		{
 			name: "grows turn by turn",
@@ -37,6 +38,16 @@ func TestChatHistory(t *testing.T) {
 				{"q1", nil, []any{chatMsg("system", "be terse"), chatMsg("user", "q1")}},
 				{"q2", "", []any{chatMsg("system", "be terse"), chatMsg("user", "q1"), chatMsg("user", "q2")}},
 			},
+		},
+		{
+			name:   "answer cut at max_tokens is not recorded",
+			params: map[string]any{"system": "s"},
+			runs: []run{
+				{"q1", nil, []any{chatMsg("system", "s"), chatMsg("user", "q1")}},
+				{"q2", "Once upon a", []any{chatMsg("system", "s"), chatMsg("user", "q1"), chatMsg("user", "q2")}},
+				{"q3", "The end.", []any{chatMsg("system", "s"), chatMsg("user", "q1"), chatMsg("user", "q2"), chatMsg("assistant", "The end."), chatMsg("user", "q3")}},
+			},
+			finish: map[int]string{1: "length", 2: "stop"},
 		},
 		{
 			name:   "no system prompt",
@@ -72,6 +83,9 @@ func TestChatHistory(t *testing.T) {
 			for i, r := range tt.runs {
 				vals := map[string]any{"prompt": r.prompt}
 				in := nodetest.In{Values: vals}
+				if f, ok := tt.finish[i]; ok {
+					vals["finish_reason"] = f
+				}
 				if r.answer != nil {
 					vals["answer"] = r.answer
 				} else {

@@ -68,8 +68,8 @@ func llmChatSpec() registry.Spec {
 		Outputs: []registry.Output{
 			{Name: "out", Type: registry.String, Doc: "The answer, streamed piece by piece; its final value is the whole answer."},
 			{Name: "usage", Type: registry.Object, Doc: "Token usage {prompt_tokens, completion_tokens, total_tokens}, or null when the server sent none."},
-			{Name: "finish_reason", Type: registry.String, Doc: "Why the answer ended: stop, or length when max_tokens cut it."},
-			{Name: "reasoning", Type: registry.String, Doc: "The reasoning text of models that send it apart from the answer (reasoning_content or reasoning), or null."},
+			{Name: "finish_reason", Type: registry.String, Doc: "Why the answer ended: stop, or length when max_tokens cut it (term.chat marks such an answer, chat.history does not record it)."},
+			{Name: "reasoning", Type: registry.String, Doc: "The reasoning of models that send it apart from the answer (reasoning_content or reasoning), streamed piece by piece as it arrives; its final value is the whole reasoning, or null."},
 		},
 		Example: "reply:\n  type: llm.chat\n  inputs: {messages: history.messages}\n  with: {model: llama3.2, temperature: 0.7}\n",
 		Check: func(cfg registry.Config) error {
@@ -328,8 +328,13 @@ func (n *llmChatNode) Run(ctx context.Context, in registry.Inputs, out registry.
 		IncludeUsage:           n.includeUsage,
 	}
 	res, err := n.client.Stream(ctx, req, func(d llm.Delta) error {
+		if d.Reasoning != "" {
+			if err := out.Emit(ctx, "reasoning", d.Reasoning); err != nil {
+				return err
+			}
+		}
 		if d.Content == "" {
-			return nil // reasoning is reported once, on its own output
+			return nil
 		}
 		return out.Emit(ctx, "out", d.Content)
 	})

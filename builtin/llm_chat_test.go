@@ -324,3 +324,27 @@ func registerChat(reg *registry.Registry) error {
 	}
 	return nil
 }
+
+// TestLLMChatStreamsReasoning checks that reasoning deltas, under either
+// field name, are emitted on reasoning as they arrive, never on out, and
+// that reasoning's final value is the whole reasoning.
+func TestLLMChatStreamsReasoning(t *testing.T) {
+	t.Parallel()
+	for _, field := range []string{"reasoning_content", "reasoning"} {
+		s := llmtest.New(t, llmtest.Reasoning(field, []string{"Let", " me", " think."}, "4", "2"))
+		n := nodetest.New(t, chatLookup(t, "llm.chat"), nodetest.Setup{Params: map[string]any{"base_url": s.URL()}})
+		res := n.Run(t, nodetest.In{Values: map[string]any{"messages": chatTestMessages}})
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		if got := res.Chunks["reasoning"]; !reflect.DeepEqual(got, []any{"Let", " me", " think."}) {
+			t.Errorf("%s: reasoning chunks %v, want the three deltas", field, got)
+		}
+		if got := res.Chunks["out"]; !reflect.DeepEqual(got, []any{"4", "2"}) {
+			t.Errorf("%s: out chunks %v, want [4 2]", field, got)
+		}
+		if res.Final["reasoning"] != "Let me think." || res.Out() != "42" {
+			t.Errorf("%s: final reasoning %q, out %q", field, res.Final["reasoning"], res.Out())
+		}
+	}
+}

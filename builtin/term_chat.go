@@ -25,9 +25,14 @@ func termChatSpec() registry.Spec {
 			"Each run prints the chunks of answer to stdout as they arrive, then a newline. When the answer's " +
 			"producer failed, it prints one line \"error: <cause>\" to stderr and goes on; when the answer was " +
 			"interrupted (Ctrl-C, or the run was cancelled) it marks the partial answer with \" [interrupted]\". " +
+			"An answer whose finish_reason is \"length\" (cut by the server's token limit) is marked with a dimmed " +
+			"\" [cut at max_tokens]\" in a terminal, and with a note on stderr otherwise. With show_reasoning, the " +
+			"reasoning chunks of a reasoning model are shown before the answer, dimmed in a terminal and on stderr " +
+			"otherwise.\n\n" +
 			"Then it reads the next prompt: in a terminal with a line editor (prompt, history, Ctrl-A/E, arrows), " +
 			"otherwise one line of stdin, printing no prompt. Empty lines are skipped. End of input (Ctrl-D), a " +
-			"Ctrl-C at the prompt or the line /exit end the flow cleanly.\n\n" +
+			"Ctrl-C at the prompt or the line /exit end the flow cleanly; outside a terminal, when any answer " +
+			"failed, the end of input instead fails the run with one line \"N of M answers failed\" (exit 1).\n\n" +
 			"Outside a terminal a pending read of stdin is not interrupted when the flow is cancelled; it ends at " +
 			"the next line or at end of input.",
 		Stateful: true,
@@ -37,37 +42,54 @@ func termChatSpec() registry.Spec {
 			{Name: "usage", Type: registry.Object, Stream: true, HasDefault: true, Default: nil,
 				Doc: "Token usage of the answer, read as a stream after the answer (connect llm.chat's usage); " +
 					"when the server sent it, one line such as \"[12 prompt + 30 completion tokens]\" goes to stderr."},
+			{Name: "finish_reason", Type: registry.String, Stream: true, HasDefault: true, Default: nil,
+				Doc: "Why the answer ended, read after it (connect llm.chat's finish_reason); \"length\" marks the answer as cut."},
+			{Name: "reasoning", Type: registry.String, Stream: true, HasDefault: true, Default: nil,
+				Doc: "The reasoning of a reasoning model, read as a stream beside the answer (connect llm.chat's reasoning); shown only with show_reasoning."},
+			{Name: "show_reasoning", Type: registry.Boolean, Const: true, HasDefault: true, Default: false,
+				Doc: "Show the reasoning before the answer: dimmed in a terminal, on stderr otherwise. It never enters the conversation."},
 			{Name: "prompt", Type: registry.String, Const: true, HasDefault: true, Default: "> ",
 				Doc: "The prompt shown in a terminal."},
 		},
 		Outputs: []registry.Output{
 			{Name: "prompt", Type: registry.String, Doc: "The line the user typed, without its line end."},
 		},
-		Example: "chat:\n  type: term.chat\n  inputs: {answer: reply.out}\n  with: {prompt: \"you> \"}\n",
+		Example: "chat:\n  type: term.chat\n  inputs: {answer: reply.out, finish_reason: reply.finish_reason}\n  with: {prompt: \"you> \"}\n",
 		Check: func(cfg registry.Config) error {
-			_, err := chatStringParam(cfg, "prompt", "> ")
+			_, err := newTermChat(cfg, registry.Env{})
 			return err
 		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			prompt, err := chatStringParam(cfg, "prompt", "> ")
-			if err != nil {
-				return nil, err
-			}
-			return &termChatNode{env: env, prompt: prompt}, nil
+			return newTermChat(cfg, env)
 		},
 	}
+}
+
+func newTermChat(cfg registry.Config, env registry.Env) (*termChatNode, error) {
+	prompt, err := chatStringParam(cfg, "prompt", "> ")
+	if err != nil {
+		return nil, err
+	}
+	show, err := boolParam(cfg, "show_reasoning")
+	if err != nil {
+		return nil, err
+	}
+	return &termChatNode{env: env, prompt: prompt, showReasoning: show}, nil
 }
 
 // termChatNode is one term.chat node. The line reader is created on the
 // first read (New does no I/O) and kept, with its history and buffer, for
 // the node's lifetime.
 type termChatNode struct {
-	env    registry.Env
-	prompt string
-	rl     *readline.Instance // interactive
+	env           registry.Env
+	prompt        string
+	showReasoning bool
+	rl            *readline.Instance // interactive
 	// cancelStdin ends the line editor's pending read of stdin (Close).
 	cancelStdin func()
 	br          *bufio.Reader // not interactive
+	answers     int           // answers received (not counting the cycle's start)
+	failed      int           // of which failed
 }
 
 var (
@@ -82,27 +104,100 @@ var errEndOfChat = errors.New("end of chat")
 // a non-empty line. When ctx is done while it waits it returns ctx's error
 // (at once in a terminal; outside one, after the pending read). End of
 // input, Ctrl-C at the prompt and /exit return an error wrapping
-// registry.ErrStop.
+// registry.ErrStop; outside a terminal, end of input after failed answers
+// returns an error saying how many failed.
 func (n *termChatNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
-	if err := n.printAnswer(ctx, in.Stream("answer")); err != nil {
+	if err := n.showAnswer(ctx, in); err != nil {
 		return err
 	}
-	n.printUsage(ctx, in.Stream("usage"))
 	for {
 		line, err := n.readLine(ctx)
 		if err != nil {
-			return err
+			return n.end(err)
 		}
 		line = strings.TrimSpace(line)
 		switch line {
 		case "":
 			continue
 		case "/exit":
-			return fmt.Errorf("%w: %w", errEndOfChat, registry.ErrStop)
+			return n.end(fmt.Errorf("%w: %w", errEndOfChat, registry.ErrStop))
 		}
 		out.Set("prompt", line)
 		return nil
 	}
+}
+
+// end returns err, or, when err ends the chat outside a terminal after
+// some answers failed, an error saying how many failed, so that a script
+// sees it in the exit status.
+func (n *termChatNode) end(err error) error {
+	if errors.Is(err, errEndOfChat) && !n.env.Interactive && n.failed > 0 {
+		return fmt.Errorf("%d of %d answers failed", n.failed, n.answers)
+	}
+	return err
+}
+
+// ANSI codes of the marks and the reasoning in a terminal.
+const (
+	ansiDim   = "\x1b[2m"
+	ansiReset = "\x1b[0m"
+)
+
+// dim returns s dimmed for a terminal (plain when NO_COLOR is set).
+func (n *termChatNode) dim(s string) string {
+	if getenv(n.env)("NO_COLOR") != "" {
+		return s
+	}
+	return ansiDim + s + ansiReset
+}
+
+// How an answer's stream ended.
+type answerEnd int
+
+const (
+	answerNone        answerEnd = iota // no answer: the cycle's start
+	answerDone                         // complete
+	answerInterrupted                  // Ctrl-C, or the run was cancelled
+	answerFailed                       // its producer failed
+)
+
+// showAnswer prints the answer (and its reasoning) as it streams, then
+// how it ended, then its usage. It returns an error only when ctx is done.
+func (n *termChatNode) showAnswer(ctx context.Context, in registry.Inputs) error {
+	w := n.stdout()
+	end, cause, open, err := n.printAnswer(ctx, in.Stream("answer"), in.Stream("reasoning"))
+	if err != nil {
+		if open {
+			io.WriteString(w, "\n")
+		}
+		return err
+	}
+	if !in.Defaulted("answer") {
+		n.answers++
+	}
+	switch end {
+	case answerInterrupted:
+		io.WriteString(w, " [interrupted]\n")
+	case answerFailed:
+		n.failed++
+		if open {
+			io.WriteString(w, "\n")
+		}
+		fmt.Fprintf(n.stderr(), "error: %s\n", oneLine(cause.Error()))
+	default:
+		cut := firstString(ctx, in.Stream("finish_reason")) == "length"
+		switch {
+		case cut && n.env.Interactive:
+			io.WriteString(w, n.dim(" [cut at max_tokens]")+"\n")
+		case open:
+			io.WriteString(w, "\n")
+		}
+		if cut && !n.env.Interactive {
+			fmt.Fprintln(n.stderr(), "note: the answer was cut at max_tokens (finish_reason length)")
+		}
+	}
+	n.printUsage(ctx, in.Stream("usage"))
+	return nil
 }
 
 // printUsage prints the token usage the answer's producer emitted, if any.
@@ -122,45 +217,136 @@ func (n *termChatNode) printUsage(ctx context.Context, s registry.Stream) {
 	}
 }
 
-// printAnswer copies the stream to stdout and reports its end. It returns
-// an error only when ctx is done.
-func (n *termChatNode) printAnswer(ctx context.Context, s registry.Stream) error {
+// firstString returns the first chunk of s if it is a string, reading s
+// to its end.
+func firstString(ctx context.Context, s registry.Stream) string {
+	first := ""
+	for i := 0; ; i++ {
+		chunk, ok, _ := s.Next(ctx)
+		if !ok {
+			return first
+		}
+		if str, isString := chunk.(string); isString && i == 0 {
+			first = str
+		}
+	}
+}
+
+// A piece is one chunk of the answer or of its reasoning, or the end of
+// one of the two streams.
+type piece struct {
+	reasoning bool
+	text      string
+	end       bool
+	err       error // at the end: how the stream ended
+}
+
+// printAnswer prints the answer's chunks to stdout as they arrive and,
+// with show_reasoning, the reasoning's chunks before them (dimmed in a
+// terminal, on stderr otherwise). Both streams are read at once, so that
+// neither holds up the producer. It returns how the answer ended, the
+// producer's error if it failed, and whether stdout is left in the middle
+// of a line; err is ctx's error when ctx is done first.
+func (n *termChatNode) printAnswer(ctx context.Context, answer, reasoning registry.Stream) (end answerEnd, cause error, open bool, err error) {
+	pieces := make(chan piece)
+	readCtx, stop := context.WithCancel(ctx)
+	var readers sync.WaitGroup
+	defer func() {
+		stop()
+		readers.Wait() // no stream is read once the run returns
+	}()
+	read := func(s registry.Stream, isReasoning bool) {
+		defer readers.Done()
+		for {
+			chunk, ok, err := s.Next(readCtx)
+			p := piece{reasoning: isReasoning, end: !ok, err: err}
+			if ok {
+				p.text = chunkText(chunk)
+			}
+			select {
+			case pieces <- p:
+			case <-readCtx.Done():
+				return
+			}
+			if !ok {
+				return
+			}
+		}
+	}
+	readers.Add(2)
+	go read(answer, false)
+	go read(reasoning, true)
+
 	w := n.stdout()
-	printed := false
-	for {
-		chunk, ok, err := s.Next(ctx)
-		if ok {
-			text, isString := chunk.(string)
-			if !isString {
-				b, _ := json.Marshal(chunk)
-				text = string(b)
-			}
-			if text != "" {
-				io.WriteString(w, text)
-				printed = true
-			}
-			continue
+	thinking := false // reasoning was shown and its line not ended
+	endThinking := func() {
+		if !thinking {
+			return
+		}
+		if n.env.Interactive {
+			io.WriteString(w, "\n")
+		} else {
+			io.WriteString(n.stderr(), "\n")
+		}
+		thinking = false
+	}
+	for ended := 0; ended < 2; {
+		var p piece
+		select {
+		case p = <-pieces:
+		case <-ctx.Done():
+			endThinking()
+			return end, nil, open, context.Cause(ctx)
 		}
 		switch {
-		case ctx.Err() != nil:
-			if printed {
-				io.WriteString(w, "\n")
+		case p.end:
+			ended++
+			if p.reasoning {
+				continue
 			}
-			return context.Cause(ctx)
-		case err == nil:
-			if printed {
-				io.WriteString(w, "\n")
+			switch {
+			case ctx.Err() != nil:
+				endThinking()
+				return end, nil, open, context.Cause(ctx)
+			case p.err == nil:
+				end = answerDone
+			case errors.Is(p.err, context.Canceled) || errors.Is(p.err, registry.ErrCancelled):
+				end = answerInterrupted
+			default:
+				end, cause = answerFailed, p.err
 			}
-		case errors.Is(err, context.Canceled) || errors.Is(err, registry.ErrCancelled):
-			io.WriteString(w, " [interrupted]\n")
-		default:
-			if printed {
-				io.WriteString(w, "\n")
+		case p.reasoning:
+			if !n.showReasoning || p.text == "" {
+				continue
 			}
-			fmt.Fprintf(n.stderr(), "error: %s\n", oneLine(err.Error()))
+			if n.env.Interactive {
+				if open {
+					io.WriteString(w, "\n")
+					open = false
+				}
+				io.WriteString(w, n.dim(p.text))
+			} else {
+				io.WriteString(n.stderr(), p.text)
+			}
+			thinking = true
+		case p.text != "":
+			endThinking() // the reasoning ends on a line of its own
+			io.WriteString(w, p.text)
+			open = true
 		}
-		return nil
 	}
+	endThinking()
+	return end, cause, open, nil
+}
+
+// chunkText returns a chunk as text: a string as is, anything else as
+// JSON.
+func chunkText(chunk any) string {
+	if text, ok := chunk.(string); ok {
+		return text
+	}
+	b, _ := json.Marshal(chunk)
+	return string(b)
 }
 
 // oneLine joins the lines of s with spaces.

@@ -31,14 +31,14 @@ func TestTermChatPipe(t *testing.T) {
 		answer    *nodetest.Source
 		prompt    any
 		out, errs string
-		wantStop  bool
+		wantErr   string // the error that ends the chat
 	}{
 		{answer: nil, prompt: "hello"},
 		{answer: nodetest.Chunks("Hi", " there"), prompt: "second line", out: "Hi there\n"},
 		{answer: nodetest.Chunks("Once").Fail(errors.New("server http://127.0.0.1:1/v1/chat/completions: stream ended before the answer was complete\nsecond line")),
 			prompt: "third", out: "Once\n", errs: "error: server http://127.0.0.1:1/v1/chat/completions: stream ended before the answer was complete second line\n"},
 		{answer: nodetest.Chunks("Once up").Fail(fmt.Errorf("emit: %w", registry.ErrCancelled)), prompt: "fourth", out: "Once up [interrupted]\n"},
-		{answer: nodetest.Chunks().Fail(errors.New("no server answers at http://x")), out: "", errs: "error: no server answers at http://x\n", wantStop: true},
+		{answer: nodetest.Chunks().Fail(errors.New("no server answers at http://x")), out: "", errs: "error: no server answers at http://x\n", wantErr: "2 of 4 answers failed"},
 	}
 	for i, r := range runs {
 		stdout.Reset()
@@ -48,9 +48,11 @@ func TestTermChatPipe(t *testing.T) {
 			in.Streams = map[string]*nodetest.Source{"answer": r.answer}
 		}
 		res := n.Run(t, in)
-		if r.wantStop {
-			if !errors.Is(res.Err, registry.ErrStop) {
-				t.Errorf("run %d: err = %v, want ErrStop", i, res.Err)
+		if r.wantErr != "" {
+			// "/exit" after failed answers: the chat ends with a failure
+			// that counts them.
+			if res.Err == nil || res.Err.Error() != r.wantErr || errors.Is(res.Err, registry.ErrStop) {
+				t.Errorf("run %d: err = %v, want %q", i, res.Err, r.wantErr)
 			}
 		} else if res.Err != nil || res.Out() != r.prompt {
 			t.Errorf("run %d: prompt %v, err %v; want %q", i, res.Out(), res.Err, r.prompt)
@@ -233,5 +235,46 @@ func TestTermChatShowsUsage(t *testing.T) {
 	}
 	if stdout.String() != "Hi\n" || stderr.String() != "[12 prompt + 30 completion tokens]\n" {
 		t.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+}
+
+// TestTermChatPipeMarks checks, outside a terminal, the note on stderr for
+// an answer cut at max_tokens (and none for a complete one), the
+// reasoning on stderr with show_reasoning (and nowhere without), and that
+// the end of input after no failed answer is a clean stop.
+func TestTermChatPipeMarks(t *testing.T) {
+	t.Parallel()
+	for _, show := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		env := registry.Env{Stdin: strings.NewReader("a\nb\n"), Stdout: &stdout, Stderr: &stderr}
+		n := nodetest.New(t, chatLookup(t, "term.chat"), nodetest.Setup{Env: env, Params: map[string]any{"show_reasoning": show}})
+		res := n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+			"answer":        nodetest.Chunks("Once upon", " a"),
+			"finish_reason": nodetest.Chunks("length"),
+			"reasoning":     nodetest.Chunks("The user", " wants a story."),
+		}})
+		if res.Err != nil || res.Out() != "a" {
+			t.Fatalf("show_reasoning %v: run 1: prompt %v, err %v", show, res.Out(), res.Err)
+		}
+		wantErr := "note: the answer was cut at max_tokens (finish_reason length)\n"
+		if show {
+			wantErr = "The user wants a story.\n" + wantErr
+		}
+		if stdout.String() != "Once upon a\n" || stderr.String() != wantErr {
+			t.Errorf("show_reasoning %v: stdout %q stderr %q; want %q %q", show, stdout.String(), stderr.String(), "Once upon a\n", wantErr)
+		}
+		stdout.Reset()
+		stderr.Reset()
+		res = n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+			"answer":        nodetest.Chunks("The end."),
+			"finish_reason": nodetest.Chunks("stop"),
+		}})
+		if res.Err != nil || stdout.String() != "The end.\n" || stderr.String() != "" {
+			t.Errorf("show_reasoning %v: run 2: err %v stdout %q stderr %q", show, res.Err, stdout.String(), stderr.String())
+		}
+		res = n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{"answer": nodetest.Chunks("Bye.")}})
+		if !errors.Is(res.Err, registry.ErrStop) {
+			t.Errorf("show_reasoning %v: end of input after good answers: err %v, want ErrStop", show, res.Err)
+		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -318,6 +320,71 @@ func TestChatbotPTYLayout(t *testing.T) {
 	}
 	if col, row := c.scr.cursor(); col != 0 || row != len(want)-1 {
 		t.Errorf("after the chat the cursor is at column %d, row %d; want column 0, row %d", col, row, len(want)-1)
+	}
+	if t.Failed() {
+		t.Logf("the screen:\n%s", c.scr.text())
+	}
+}
+
+// TestChatbotPTYCutAndReasoning checks in a terminal, on the rendered
+// screen: an answer cut at max_tokens ends with a dimmed
+// " [cut at max_tokens]"; with --set chat.show_reasoning=true a reasoning
+// model's reasoning streams dimmed on its own line(s) before the answer,
+// which is not dimmed. Neither the mark, nor the cut answer, nor the
+// reasoning enters the conversation the server sees next.
+func TestChatbotPTYCutAndReasoning(t *testing.T) {
+	// The reasoning streams, then after a pause the answer, as from a
+	// real server: term.chat shows the chunks of the two streams in the
+	// order they arrive.
+	thinking := llmtest.Reasoning("reasoning_content", []string{"The user", " wants more."}, "The", " end.")
+	thinking.Steps = slices.Insert(thinking.Steps, 3, llmtest.Sleep(200*time.Millisecond))
+	srv := llmtest.New(t,
+		cutStream("Once upon", " a time"),
+		thinking,
+		llmtest.Stream("Bye."))
+	cmd := chatCommand(srv.URL(), buildFlowrun(t), "run", "--set", "chat.show_reasoning=true", chatbotFlow)
+	c := startPTY(t, cmd)
+	c.scr.waitUntil(t, "the prompt", func(rows []string) bool { return rows[0] == "you>" })
+	c.typeKeys("Story\r")
+	c.scr.waitUntil(t, "the second prompt", func(rows []string) bool { return rows[2] == "you>" })
+	c.typeKeys("More\r")
+	c.scr.waitUntil(t, "the third prompt", func(rows []string) bool { return rows[5] == "you>" })
+	c.typeKeys("Last\r")
+	c.scr.waitUntil(t, "the fourth prompt", func(rows []string) bool { return rows[8] == "you>" })
+	c.typeKeys("\x04")
+	c.wantExit(0)
+	<-c.copied
+
+	rows := c.scr.rows()
+	want := []string{"you> Story", "Once upon a time [cut at max_tokens]", "you> More", "The user wants more.", "The end.", "you> Last", "Bye.", "[7 prompt + 1 completion tokens]", "you>"}
+	for i, w := range want {
+		if rows[i] != w {
+			t.Errorf("row %d is %q, want %q", i, rows[i], w)
+		}
+	}
+	mark := strings.Index(rows[1], " [cut")
+	for col := range len(rows[1]) {
+		if faint := c.scr.faint(col, 1); faint != (col >= mark) {
+			t.Errorf("row 1 column %d (%q): dimmed %v, want %v (only the mark is dimmed)", col, rows[1][col], faint, col >= mark)
+		}
+	}
+	for col := range len(rows[3]) {
+		if !c.scr.faint(col, 3) {
+			t.Errorf("the reasoning is not dimmed at column %d", col)
+		}
+	}
+	for col := range len(rows[4]) {
+		if c.scr.faint(col, 4) {
+			t.Errorf("the answer is dimmed at column %d", col)
+		}
+	}
+	reqs := requestMessages(t, srv.Requests())
+	if len(reqs) != 3 {
+		t.Fatalf("the server saw %d requests, want 3", len(reqs))
+	}
+	wantLast := []chatMsg{{"system", chatSystem}, {"user", "Story"}, {"user", "More"}, {"assistant", "The end."}, {"user", "Last"}}
+	if !reflect.DeepEqual(reqs[2], wantLast) {
+		t.Errorf("third request: %+v\nwant %+v (no cut answer, no reasoning)", reqs[2], wantLast)
 	}
 	if t.Failed() {
 		t.Logf("the screen:\n%s", c.scr.text())

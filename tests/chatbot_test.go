@@ -138,6 +138,20 @@ func chatErrorLines(stderr string) (errs, other []string) {
 	return errs, other
 }
 
+// wantSummary checks that the last line of stderr is the chatbot's
+// summary of failed answers ending in summary, and returns stderr without
+// it.
+func wantSummary(t *testing.T, stderr, summary string) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasSuffix(last, ": "+summary) || strings.HasPrefix(last, "error: ") {
+		t.Errorf("the last line of stderr is %q, want the summary %q", last, summary)
+		return stderr
+	}
+	return strings.Join(lines[:len(lines)-1], "\n") + "\n"
+}
+
 var usageLine = regexp.MustCompile(`^\[\d+ prompt \+ \d+ completion tokens\]$`)
 
 // TestChatbotPipe pipes a conversation of three turns into the chatbot:
@@ -188,18 +202,20 @@ func closedPortURL(t *testing.T) string {
 
 // TestChatbotServerDown runs the chatbot with no server: each prompt gets
 // one line on stderr naming the server and how to start the local one, the
-// conversation goes on to the next prompt, and the exit is 0.
+// conversation goes on to the next prompt, and at the end a last line says
+// that 2 of 2 answers failed and the exit is 1, so a script can tell.
 func TestChatbotServerDown(t *testing.T) {
 	url := closedPortURL(t)
 	setChatEnv(t, url)
 	code, stdout, stderr := runChatCLI(t, chatbotFlow, "Hello\nAnyone there?\n")
 	t.Logf("stderr:\n%s", stderr)
-	if code != 0 {
-		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr)
 	}
 	if stdout != "" {
 		t.Errorf("stdout = %q, want nothing", stdout)
 	}
+	stderr = wantSummary(t, stderr, "2 of 2 answers failed")
 	errs, other := chatErrorLines(stderr)
 	if len(other) > 0 {
 		t.Errorf("stderr has lines besides the error lines:\n%s", strings.Join(other, "\n"))
@@ -218,7 +234,8 @@ func TestChatbotServerDown(t *testing.T) {
 // answers: HTTP 500 after every retry, and a stream cut before the server
 // said the answer was complete. Each is one line on stderr, the
 // conversation goes on, and neither failed answer enters the history: the
-// next request has the two user messages in a row.
+// next request has the two user messages in a row. All four prompts are
+// answered, then the last line counts the failures and the exit is 1.
 func TestChatbotFailedAnswers(t *testing.T) {
 	fail500 := llmtest.Error(http.StatusInternalServerError, `{"error":{"message":"the model crashed","type":"server_error"}}`)
 	fail500.Header = map[string]string{"retry-after-ms": "1"} // keep the retries quick
@@ -236,9 +253,10 @@ func TestChatbotFailedAnswers(t *testing.T) {
 	setChatEnv(t, srv.URL())
 	code, stdout, stderr := runChatCLI(t, chatbotFlow, "one\ntwo\nthree\nfour\n")
 	t.Logf("stderr:\n%s", stderr)
-	if code != 0 {
-		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (answers failed); stderr:\n%s", code, stderr)
 	}
+	stderr = wantSummary(t, stderr, "2 of 4 answers failed")
 	// The cut answer's piece was printed as it streamed, then its line ended.
 	if want := "Fine again.\nHalf an ans\nStill here.\n"; stdout != want {
 		t.Errorf("stdout = %q, want %q", stdout, want)
@@ -461,8 +479,10 @@ type chunkEvent struct {
 // flowrun binary running flows/chatbot.yaml against the real local model
 // (tests/llmserver serving stories260K). It checks that real tokens
 // streamed (several chunks per answer, and stdout has each whole answer in
-// order), that the history grew turn by turn (the server saw 2, 4 and 6
-// messages, carrying the answers as printed), and that the exit was 0.
+// order) and that the exit was 0. The model never ends a story within the
+// server's 128-token default, so every answer is cut at max_tokens: each
+// gets a note on stderr, and none enters the history (the server saw the
+// prompts only: 2, 3 and 4 messages).
 func TestChatbotRealModel(t *testing.T) {
 	root := startLLMServer(t)
 	bin := buildFlowrun(t)
@@ -528,7 +548,7 @@ func TestChatbotRealModel(t *testing.T) {
 		t.Errorf("stdout is not the answers in order, one after the other:\n got %q\nwant %q", stdout.String(), want)
 	}
 
-	// The server saw the conversation grow: 2, 4, then 6 messages.
+	// The server saw the prompts pile up, without the cut answers.
 	resp, err := http.Get(root + "/debug/requests")
 	if err != nil {
 		t.Fatal(err)
@@ -538,12 +558,50 @@ func TestChatbotRealModel(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&seen); err != nil {
 		t.Fatal(err)
 	}
-	want := [][]chatMsg{
-		conversation(chatSystem, prompts[0]),
-		conversation(chatSystem, prompts[0], answers[0], prompts[1]),
-		conversation(chatSystem, prompts[0], answers[0], prompts[1], answers[1], prompts[2]),
+	if n := strings.Count(stderr.String(), "note: the answer was cut at max_tokens"); n != len(prompts) {
+		t.Errorf("stderr has %d notes of answers cut at max_tokens, want %d", n, len(prompts))
 	}
+	sys := chatMsg{"system", chatSystem}
+	u := func(i int) chatMsg { return chatMsg{"user", prompts[i]} }
+	want := [][]chatMsg{{sys, u(0)}, {sys, u(0), u(1)}, {sys, u(0), u(1), u(2)}}
 	if !reflect.DeepEqual(seen, want) {
 		t.Errorf("the server saw:\n%+v\nwant:\n%+v", seen, want)
 	}
+}
+
+// cutStream is a stream that the server's token limit cut: its
+// finish_reason is "length".
+func cutStream(pieces ...string) llmtest.Response {
+	steps := []llmtest.Step{llmtest.Data(llmtest.Chunk(map[string]any{"role": "assistant", "content": nil}, nil))}
+	for _, p := range pieces {
+		steps = append(steps, llmtest.Data(llmtest.Chunk(map[string]any{"content": p}, nil)))
+	}
+	steps = append(steps, llmtest.Data(llmtest.Chunk(map[string]any{}, "length")), llmtest.Done())
+	return llmtest.Response{Steps: steps}
+}
+
+// TestChatbotCutAnswerPipe pipes two prompts whose first answer the token
+// limit cut: the answer is printed whole, a note on stderr says it was
+// cut, the exit is 0 (nothing failed), and the cut answer is not in the
+// next request's conversation.
+func TestChatbotCutAnswerPipe(t *testing.T) {
+	srv := llmtest.New(t, cutStream("Once upon", " a time there"), llmtest.Stream("The", " end."))
+	setChatEnv(t, srv.URL())
+	code, stdout, stderr := runChatCLI(t, chatbotFlow, "Tell a story\nAgain\n")
+	if code != 0 {
+		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	if want := "Once upon a time there\nThe end.\n"; stdout != want {
+		t.Errorf("stdout = %q, want %q", stdout, want)
+	}
+	if !strings.Contains(stderr, "note: the answer was cut at max_tokens") || strings.Contains(stdout, "cut at") {
+		t.Errorf("stderr has no note on the cut answer, or stdout has it:\nstderr:\n%s", stderr)
+	}
+	if strings.Count(stderr, "cut at max_tokens") != 1 {
+		t.Errorf("want exactly one note (for the first answer):\n%s", stderr)
+	}
+	checkRequests(t, srv,
+		conversation(chatSystem, "Tell a story"),
+		[]chatMsg{{"system", chatSystem}, {"user", "Tell a story"}, {"user", "Again"}},
+	)
 }
