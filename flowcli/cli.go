@@ -96,6 +96,8 @@ type program struct {
 	reg *registry.Registry
 	// policy refuses node types by their effects (--deny, --allow).
 	policy registry.Policy
+	// root confines subflows (--root); empty means graph.DefaultRoot.
+	root   string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer

@@ -4,27 +4,20 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/flowrun/flowrun/graph"
 )
 
-// sources hands out the text of flow files for snippets, reading each file
-// at most once. Files handed to the loader are added with put; others
-// (subflows) are read on demand.
+// sources hands out the text of flow files for snippets: the files given
+// to the loader and the subflows it read, added with put. A file that is
+// not there has no snippet: diagnostics never read a file of their own,
+// which could be one a flow must not see.
 type sources map[string][]byte
 
 func (s sources) put(file string, src []byte) { s[file] = src }
 
-func (s sources) get(file string) []byte {
-	src, ok := s[file]
-	if !ok {
-		src, _ = os.ReadFile(file) // no snippet for an unreadable file
-		s[file] = src
-	}
-	return src
-}
+func (s sources) get(file string) []byte { return s[file] }
 
 // writeDiagnostics writes one line per error, "file:line:col: msg", and
 // under each, when st.snippet is set, the source line with a ">" marker

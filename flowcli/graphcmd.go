@@ -31,7 +31,7 @@ func (p *program) graphCommand() *ucli.Command {
 		Usage:       "print a flow's graph as Graphviz dot or Mermaid",
 		ArgsUsage:   "FLOW.yaml",
 		Description: graphDescription,
-		Flags:       []ucli.Flag{formatFlag("dot", "mermaid")},
+		Flags:       []ucli.Flag{formatFlag("dot", "mermaid"), rootFlag()},
 		Action: func(c *ucli.Context) error {
 			format, err := checkFormat(c, "dot", "mermaid")
 			if err != nil {
@@ -40,7 +40,8 @@ func (p *program) graphCommand() *ucli.Command {
 			if c.NArg() != 1 {
 				return usagef(helpName(c), "want exactly one flow file, got %d arguments", c.NArg())
 			}
-			flow, err := p.load(c.Args().First(), nil)
+			p.root = c.String("root")
+			flow, err := p.load(helpName(c), c.Args().First(), nil)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -51,4 +52,37 @@ func parseEffectFlags(values []string) ([]registry.Effect, error) {
 		out = append(out, es...)
 	}
 	return out, nil
+}
+
+// rootFlag returns the --root flag of run, validate and graph.
+func rootFlag() ucli.Flag {
+	return &ucli.StringFlag{Name: "root", Usage: "read subflows only inside `DIR` (default: the current directory when the flow is in it, else the flow's directory)"}
+}
+
+// subflowReader returns the ReadFile of graph.Options for the flow in
+// file: it reads only files inside the root (--root, or
+// graph.DefaultRoot) and puts what it read in srcs, so that diagnostics
+// show snippets of those files and of no other.
+func (p *program) subflowReader(cmd, file string, srcs sources) (func(string) ([]byte, error), error) {
+	root := p.root
+	if root == "" {
+		var err error
+		if root, err = graph.DefaultRoot(file); err != nil {
+			return nil, err
+		}
+	}
+	read, err := graph.ReadFileWithin(root)
+	if err != nil {
+		if p.root != "" {
+			return nil, usagef(cmd, "--root %s: %v", p.root, err)
+		}
+		return nil, err
+	}
+	return func(path string) ([]byte, error) {
+		src, err := read(path)
+		if err == nil {
+			srcs.put(path, src)
+		}
+		return src, err
+	}, nil
 }

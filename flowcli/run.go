@@ -54,6 +54,7 @@ func (p *program) runCommand() *ucli.Command {
 			denyFlag(),
 			allowFlag(),
 			&ucli.StringFlag{Name: "max-value-bytes", Value: "256MiB", Usage: "fail a run whose whole value built from a stream grows past `SIZE` (such as 64MiB or 2GiB; 0 means no limit)"},
+			rootFlag(),
 		},
 		Action: p.runAction,
 	}
@@ -80,6 +81,7 @@ func (p *program) parseRunFlags(c *ucli.Context) (*runConfig, error) {
 	if err := p.parsePolicy(c, cmd); err != nil {
 		return nil, err
 	}
+	p.root = c.String("root")
 	cfg := &runConfig{file: c.Args().First(), set: c.StringSlice("set"), events: c.String("events"), stall: c.Duration("stall-timeout")}
 	for _, v := range c.StringSlice("max-generations") {
 		for _, item := range strings.Split(v, ",") {
@@ -167,7 +169,7 @@ func (p *program) runAction(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	flow, err := p.load(cfg.file, cfg.set)
+	flow, err := p.load("flowrun run", cfg.file, cfg.set)
 	if err != nil {
 		return err
 	}
@@ -258,7 +260,7 @@ func (p *program) nodeEnv(logger *slog.Logger) registry.Env {
 // load reads and loads a flow for run and graph. An invalid flow is
 // reported on stderr (with snippets on a terminal) and returned as a
 // reportedError with ExitUsage.
-func (p *program) load(file string, set []string) (*graph.Flow, error) {
+func (p *program) load(cmd, file string, set []string) (*graph.Flow, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
@@ -267,11 +269,15 @@ func (p *program) load(file string, set []string) (*graph.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	flow, err := graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, Set: set, ReadFile: os.ReadFile})
+	srcs := sources{}
+	srcs.put(file, src)
+	read, err := p.subflowReader(cmd, file, srcs)
+	if err != nil {
+		return nil, err
+	}
+	flow, err := graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, Set: set, ReadFile: read})
 	var list graph.ErrorList
 	if errors.As(err, &list) {
-		srcs := sources{}
-		srcs.put(file, src)
 		writeDiagnostics(p.stderr, list, srcs, p.styleFor(p.stderr))
 		return nil, &reportedError{code: ExitUsage, err: err}
 	}

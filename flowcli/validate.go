@@ -50,6 +50,7 @@ func (p *program) validateCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "verbose", Usage: "also print \"FILE: ok\" for every valid file (text format)", DisableDefaultText: true},
 			denyFlag(),
 			allowFlag(),
+			rootFlag(),
 		},
 		Action: p.validateAction,
 	}
@@ -78,6 +79,7 @@ func (p *program) validateAction(c *ucli.Context) error {
 	if err := p.parsePolicy(c, helpName(c)); err != nil {
 		return err
 	}
+	p.root = c.String("root")
 	files, ioErr := flowFiles(c.Args().Slice())
 	if ioErr != nil {
 		fmt.Fprintf(p.stderr, "flowrun: %v\n", ioErr)
@@ -104,7 +106,11 @@ func (p *program) validateAction(c *ucli.Context) error {
 			continue
 		}
 		srcs.put(file, src)
-		_, err = graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, ReadFile: os.ReadFile})
+		read, err := p.subflowReader(helpName(c), file, srcs)
+		if err != nil {
+			return err
+		}
+		_, err = graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, ReadFile: read})
 		var list graph.ErrorList
 		switch {
 		case errors.As(err, &list):

@@ -3,8 +3,9 @@
 // (types, ports, bindings, cycles) and returns a [Flow] ready to run, or an
 // [ErrorList] whose every entry points at file:line:col.
 //
-// The package is pure: it does no I/O except through the ReadFile function
-// of [Options], which it uses to read subflow files.
+// Load is pure: it does no I/O except through the ReadFile function of
+// [Options], which it uses to read subflow files. [ReadFileWithin] and
+// [DefaultRoot], which build such a function, look at the file system.
 //
 // # Cycles
 //

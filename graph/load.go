@@ -14,7 +14,8 @@ type Options struct {
 	// Set overrides constants: each entry is "node.input=value", the value
 	// written in YAML syntax (a bare word is a string).
 	Set []string
-	// ReadFile reads subflow files; nil makes subflows an error.
+	// ReadFile reads subflow files; nil makes subflows an error. Use
+	// [ReadFileWithin] to confine subflows to a project's directory.
 	ReadFile func(path string) ([]byte, error)
 }
 

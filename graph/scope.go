@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -139,6 +140,15 @@ func (l *loader) openSubflow(sc *scope, rn *rawNode) *scope {
 				pf.raw = raw
 			}
 		}
+	}
+	var outside *OutsideRootError
+	if errors.As(pf.readErr, &outside) {
+		where := "is " + outside.Path
+		if outside.Link != "" {
+			where = "leads, through a symbolic link, to " + outside.Link
+		}
+		l.errs.Add(rn.typePos, "subflow %q %s, outside the root %s: a flow may use only subflows inside its project; move the file into it, or set the root (flowrun --root DIR)", rn.typ, where, outside.Root)
+		return nil
 	}
 	if pf.readErr != nil {
 		l.errs.Add(rn.typePos, "cannot read subflow %q: %v", rn.typ, pf.readErr)
