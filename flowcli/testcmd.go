@@ -46,7 +46,7 @@ func (p *program) testCommand() *ucli.Command {
 		ArgsUsage:   "[PATH...]",
 		Description: testDescription,
 		Flags: []ucli.Flag{
-			formatFlag(flowtest.Formats...),
+			formatFlag(flowtest.Formats()...),
 			&ucli.StringFlag{Name: "run", Usage: "run only the cases whose name matches `REGEX`"},
 			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also list the cases that passed, and the output of those that failed", DisableDefaultText: true},
 			&ucli.BoolFlag{Name: "update", Usage: "rewrite the expected values of failed equality expectations with what the flow produced", DisableDefaultText: true},
@@ -56,7 +56,7 @@ func (p *program) testCommand() *ucli.Command {
 }
 
 func (p *program) testAction(c *ucli.Context) error {
-	format, err := checkFormat(c, flowtest.Formats...)
+	format, err := checkFormat(c, flowtest.Formats()...)
 	if err != nil {
 		return err
 	}

@@ -191,8 +191,9 @@ func isMatcher(n *yaml.Node) bool {
 	if n == nil || n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		return false
 	}
+	keys := flowschema.MatcherKeys()
 	for _, kv := range pairs(n) {
-		if !slices.Contains(flowschema.MatcherKeys, kv.key.Value) {
+		if !slices.Contains(keys, kv.key.Value) {
 			return false
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Formats lists the output formats of [Report].
-var Formats = []string{"text", "json", "junit", "github"}
+// Formats returns the output formats of [Report], the default first.
+func Formats() []string { return []string{"text", "json", "junit", "github"} }
 
 // Exit codes of a test run: [ExitCode] picks one.
 const (
@@ -47,7 +47,7 @@ func Report(w io.Writer, results []*FileResult, format string, verbose bool) err
 	case "github":
 		return reportGitHub(w, results)
 	}
-	return fmt.Errorf("unknown format %q: use %s", format, strings.Join(Formats, ", "))
+	return fmt.Errorf("unknown format %q: use %s", format, strings.Join(Formats(), ", "))
 }
 
 // Counts returns the number of cases that passed and failed.

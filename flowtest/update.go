@@ -261,8 +261,9 @@ func trimRightSpace(src []byte, start, end int) int {
 }
 
 // render writes v as YAML text to put where an expected value was: a
-// plain or quoted scalar, a flow collection (JSON, which YAML reads), or
-// in block context a literal block for a multi-line string.
+// plain or quoted scalar, a flow collection, or in block context a
+// literal block for a multi-line string and a block list or mapping for a
+// long one.
 func render(v any, block bool, keyIndent int) string {
 	// A string ending in several line breaks would need keep chomping
 	// (|+), which also takes in the blank lines that follow it: quote it.
@@ -276,17 +277,7 @@ func render(v any, block bool, keyIndent int) string {
 		}
 		return blockText(v, keyIndent+2)
 	}
-	switch v.(type) {
-	case string:
-		s := v.(string)
-		out, err := yaml.Marshal(s)
-		text := strings.TrimSuffix(string(out), "\n")
-		if err != nil || strings.Contains(text, "\n") || strings.ContainsAny(s, ",[]{}#") {
-			return show(s)
-		}
-		return text
-	}
-	return show(v)
+	return flowText(v)
 }
 
 // literal renders s, which ends in at most one line break, as a literal

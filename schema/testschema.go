@@ -37,20 +37,22 @@ func testName(title, pattern, message string) obj {
 	return obj{"title": title, "pattern": pattern, "patternErrorMessage": message, "doNotSuggest": true}
 }
 
-// Outcomes a test case can expect: how the flow ended.
-var Outcomes = []string{"done", "stopped", "limit", "failed"}
-
-// outcomeDocs describe the Outcomes, in order, for editors.
-var outcomeDocs = []string{
-	"The flow ended with nothing left to run.",
-	"A node stopped the flow.",
-	"A generation limit was reached.",
-	"A node failed.",
+// outcomes returns the outcomes a test case can expect (how the flow
+// ended) and their docs for editors, in the same order.
+func outcomes() (names, docs []string) {
+	return []string{"done", "stopped", "limit", "failed"}, []string{
+		"The flow ended with nothing left to run.",
+		"A node stopped the flow.",
+		"A generation limit was reached.",
+		"A node failed.",
+	}
 }
 
-// MatcherKeys are the keys of a mapping that is a matcher rather than a
-// literal expected value.
-var MatcherKeys = []string{"equals", "contains", "regex", "schema", "approx", "tolerance"}
+// MatcherKeys returns the keys of a mapping that is a matcher rather than
+// a literal expected value in a test file.
+func MatcherKeys() []string {
+	return []string{"equals", "contains", "regex", "schema", "approx", "tolerance"}
+}
 
 // GenerateTest returns the JSON Schema of flowrun test files
 // (*_test.yaml, see docs/testing.md): draft-07, indented, deterministic,
@@ -98,7 +100,7 @@ func testDocument() obj {
 			"value_or_matcher": obj{
 				"title":       "expected value",
 				"description": "The expected value (compared for equality, numbers by value), or a matcher: a mapping with one of equals, contains, regex, schema or approx.",
-				"if":          obj{"type": "object", "minProperties": 1, "propertyNames": obj{"enum": MatcherKeys}},
+				"if":          obj{"type": "object", "minProperties": 1, "propertyNames": obj{"enum": MatcherKeys()}},
 				"then":        obj{"$ref": "#/definitions/matcher"},
 			},
 			"text_or_matcher": obj{
@@ -271,18 +273,19 @@ func expectSchema() obj {
 }
 
 func outcomeSchema() obj {
+	names, docs := outcomes()
 	return obj{
 		"title":       "outcome",
 		"description": "How the flow ended: done, stopped, limit or failed, or a mapping that also says which node and why. Default: anything but failed.",
 		"anyOf": []any{
-			obj{"title": "end", "enum": Outcomes, "enumDescriptions": outcomeDocs},
+			obj{"title": "end", "enum": names, "enumDescriptions": docs},
 			obj{
 				"title":                "outcome",
 				"type":                 "object",
 				"additionalProperties": false,
 				"required":             []string{"end"},
 				"properties": obj{
-					"end":    obj{"title": "end", "enum": Outcomes, "enumDescriptions": outcomeDocs, "description": "done (nothing left to run), stopped (a node stopped the flow), limit (a generation limit was reached) or failed (a node failed)."},
+					"end":    obj{"title": "end", "enum": names, "enumDescriptions": docs, "description": "done (nothing left to run), stopped (a node stopped the flow), limit (a generation limit was reached) or failed (a node failed)."},
 					"node":   obj{"title": "node", "type": "string", "pattern": MockIDPattern, "patternErrorMessage": testNodeIDMessage, "description": "The node that stopped the flow or failed, or one of those that reached their limit."},
 					"reason": obj{"$ref": "#/definitions/text_or_matcher", "description": "The reason the node that stopped the flow gave (end: stopped)."},
 					"error":  obj{"title": "error", "type": "string", "description": "A regular expression that the error, or its cause alone, must match (end: failed); the error reads file:line:col: node \"id\" (type) failed in run N: cause."},
