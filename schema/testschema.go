@@ -37,10 +37,13 @@ func testName(title, pattern, message string) obj {
 	return obj{"title": title, "pattern": pattern, "patternErrorMessage": message, "doNotSuggest": true}
 }
 
-// outcomes returns the outcomes a test case can expect (how the flow
-// ended) and their docs for editors, in the same order.
-func outcomes() (names, docs []string) {
-	return []string{"done", "stopped", "limit", "failed"}, []string{
+// Outcomes returns the outcomes a test case can expect: how the flow
+// ended.
+func Outcomes() []string { return []string{"done", "stopped", "limit", "failed"} }
+
+// outcomeDocs describe the Outcomes, in order, for editors.
+func outcomeDocs() []string {
+	return []string{
 		"The flow ended with nothing left to run.",
 		"A node stopped the flow.",
 		"A generation limit was reached.",
@@ -273,7 +276,7 @@ func expectSchema() obj {
 }
 
 func outcomeSchema() obj {
-	names, docs := outcomes()
+	names, docs := Outcomes(), outcomeDocs()
 	return obj{
 		"title":       "outcome",
 		"description": "How the flow ended: done, stopped, limit or failed, or a mapping that also says which node and why. Default: anything but failed.",

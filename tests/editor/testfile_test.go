@@ -161,7 +161,7 @@ func TestTestFileCompletionAndHover(t *testing.T) {
 		{"in a case", "  - name: one\n    ", keys("case", "name", "expect")},
 		{"in expect", "runs: {a: 1}\n      ", keys("expect", "outcome", "runs")},
 		{"in a mock run", "stream: [{out: x}]\n            ", keys("mock_run", "stream")},
-		{"at an outcome", "outcome: ", schema.Outcomes},
+		{"at an outcome", "outcome: ", schema.Outcomes()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
