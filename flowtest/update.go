@@ -267,7 +267,8 @@ func trimRightSpace(src []byte, start, end int) int {
 func render(v any, block bool, keyIndent int) string {
 	// A string ending in several line breaks would need keep chomping
 	// (|+), which also takes in the blank lines that follow it: quote it.
-	if s, ok := v.(string); ok && block && strings.Contains(s, "\n") && !strings.HasSuffix(s, "\n\n") {
+	// So would trailing spaces, which editors strip from lines.
+	if s, ok := v.(string); ok && block && strings.Contains(s, "\n") && !strings.HasSuffix(s, "\n\n") && !trailingSpace(s) {
 		return literal(s, keyIndent+2)
 	}
 	switch v.(type) {
@@ -278,6 +279,16 @@ func render(v any, block bool, keyIndent int) string {
 		return blockText(v, keyIndent+2)
 	}
 	return flowText(v)
+}
+
+// trailingSpace reports whether a line of s ends in a space or a tab.
+func trailingSpace(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasSuffix(line, " ") || strings.HasSuffix(line, "\t") {
+			return true
+		}
+	}
+	return false
 }
 
 // literal renders s, which ends in at most one line break, as a literal

@@ -40,6 +40,7 @@ func TestApplyEdits(t *testing.T) {
 		"lines no end": "one\n  two",
 		"blank lines":  "one\n\n",
 		"leading":      "  indented\nnext\n",
+		"trailing":     "> Hello\n> ",
 		"list":         []any{1.0, "two", map[string]any{"k": "v"}},
 		"long list":    []any{strings.Repeat("long ", 20), strings.Repeat("longer ", 20)},
 		"map":          map[string]any{"a": []any{}, "b": map[string]any{}},
