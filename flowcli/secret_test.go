@@ -2,6 +2,7 @@ package flowcli
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -175,6 +176,10 @@ func assertMasked(t *testing.T, what, text string) {
 	for _, s := range testSecrets {
 		if strings.Contains(text, s) {
 			t.Errorf("%s shows the secret %q:\n%s", what, s, text)
+		}
+		// As a server echoes a Basic Authorization header.
+		if b := base64.StdEncoding.EncodeToString([]byte("u:" + s)); strings.Contains(text, b) {
+			t.Errorf("%s shows the secret %q in base64 %q:\n%s", what, s, b, text)
 		}
 	}
 }

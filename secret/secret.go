@@ -7,12 +7,13 @@
 // Masking is by value, so it also catches a secret that a server echoes
 // in an error body, that sits in a URL's user information or query, or
 // that an error message quoted: each value is also masked in its quoted,
-// JSON-escaped and URL-escaped forms. Values shorter than [MinLen] bytes
-// are never masked (see [Set.Add]).
+// JSON-escaped, URL-escaped and base64 forms. Values shorter than [MinLen]
+// bytes are never masked (see [Set.Add]).
 package secret
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/url"
@@ -76,9 +77,9 @@ func (s *Set) Add(v string) bool {
 	return true
 }
 
-// forms returns v and the forms it takes once quoted or escaped: by Go's
-// %q, in a JSON string (with and without HTML escaping), in a JSON string
-// of a %q-quoted message, and in a URL's query or path.
+// forms returns v and the forms it takes once quoted, escaped or encoded:
+// by Go's %q, in a JSON string (with and without HTML escaping), in a JSON
+// string of a %q-quoted message, in a URL's query or path, and in base64.
 func forms(v string) []string {
 	fs := []string{v}
 	add := func(f string) {
@@ -95,6 +96,18 @@ func forms(v string) []string {
 	add(jsonInner(q, true))
 	add(url.QueryEscape(v))
 	add(url.PathEscape(v))
+	// In base64, as in a Basic Authorization header ("user:" + v) that a
+	// server echoes: v starts at any of three offsets in a 3-byte group,
+	// and for each, the groups that hold only bytes of v encode the same
+	// whatever comes before or after.
+	for skip := range 3 {
+		n := (len(v) - skip) / 3 * 3
+		if n <= 0 {
+			continue
+		}
+		add(base64.StdEncoding.EncodeToString([]byte(v[skip : skip+n])))
+		add(base64.URLEncoding.EncodeToString([]byte(v[skip : skip+n])))
+	}
 	return fs
 }
 

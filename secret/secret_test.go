@@ -3,6 +3,7 @@ package secret
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,5 +126,21 @@ func TestAddValueURL(t *testing.T) {
 	got := s.Mask("at https://api.example.com/v1 with pass-word and key-123456")
 	if got != "at https://api.example.com/v1 with *** and ***" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestMaskBase64(t *testing.T) {
+	const v = "az-KEY-12345"
+	s := NewSet()
+	s.Add(v)
+	for _, prefix := range []string{"", "u:", "us:", "user:"} {
+		enc := base64.StdEncoding.EncodeToString([]byte(prefix + v))
+		got := s.Mask("auth=Basic " + enc)
+		if !strings.Contains(got, Mask) {
+			t.Errorf("prefix %q: %q not masked in %q", prefix, enc, got)
+		}
+		if dec, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got, "auth=Basic ")); err == nil && strings.Contains(string(dec), "KEY-1") {
+			t.Errorf("prefix %q: the masked text still decodes to the secret: %q", prefix, dec)
+		}
 	}
 }
