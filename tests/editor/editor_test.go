@@ -90,7 +90,7 @@ func builtinRegistry(t *testing.T) *registry.Registry {
 func TestExampleFlowsHaveNoDiagnostics(t *testing.T) {
 	t.Parallel()
 	files := exampleFiles(t)
-	c := startServer(t, serverSettings())
+	c := startServer(t)
 	for f := range files {
 		text, err := os.ReadFile(f)
 		if err != nil {
@@ -151,7 +151,7 @@ var internal = regexp.MustCompile(`Expected "(nodes|node|reference|duration)"|\^
 
 func TestBrokenFlowsDiagnosticsWhereValidateReports(t *testing.T) {
 	t.Parallel()
-	c := startServer(t, serverSettings())
+	c := startServer(t)
 	dir := t.TempDir()
 	for i, tt := range brokenFlows {
 		path := filepath.Join(dir, fmt.Sprintf("broken-%02d.yaml", i))
@@ -274,7 +274,7 @@ func labels(items []completionItem) []string {
 func TestCompletion(t *testing.T) {
 	t.Parallel()
 	reg := builtinRegistry(t)
-	c := startServer(t, serverSettings())
+	c := startServer(t)
 	d := openEdit(t, c)
 
 	t.Run("type value offers every registered type", func(t *testing.T) {
@@ -366,7 +366,7 @@ func plain(md string) string {
 func TestHover(t *testing.T) {
 	t.Parallel()
 	reg := builtinRegistry(t)
-	c := startServer(t, serverSettings())
+	c := startServer(t)
 	d := openEdit(t, c)
 	tests := []struct {
 		name   string

@@ -101,8 +101,9 @@ type lspClient struct {
 }
 
 // startServer starts the language server installed in node_modules with
-// the given yaml settings, initializes it and stops it when the test ends.
-func startServer(t *testing.T, settings map[string]any) *lspClient {
+// serverSettings, initializes it, waits until it applies the settings and
+// stops it when the test ends.
+func startServer(t *testing.T) *lspClient {
 	t.Helper()
 	node := requireNode(t)
 	script := filepath.Join(requirePackage(t, "yaml-language-server"), "bin", "yaml-language-server")
@@ -111,7 +112,7 @@ func startServer(t *testing.T, settings map[string]any) *lspClient {
 		done:     make(chan struct{}),
 		pending:  map[int]chan rpcMessage{},
 		diags:    map[string]chan []diagnostic{},
-		settings: settings,
+		settings: serverSettings(),
 	}
 	c.cmd = exec.Command(node, script, "--stdio")
 	c.cmd.Stderr = &lockedWriter{mu: &c.mu, w: &c.stderr}
@@ -149,8 +150,23 @@ func startServer(t *testing.T, settings map[string]any) *lspClient {
 		"workspaceFolders": []any{map[string]any{"uri": root, "name": "flowrun"}},
 	}, nil)
 	c.notify("initialized", map[string]any{})
-	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"yaml": settings}})
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"yaml": c.settings}})
+	c.awaitSettings()
 	return c
+}
+
+// awaitSettings returns once the server applies the settings, which it
+// does asynchronously (it asks for them with workspace/configuration): a
+// document that only the yaml.schemas setting gives a schema, with a
+// mistake (serverSettings maps broken-*.yaml to the flow schema), is
+// flagged then. Without this, a document opened first could
+// be validated with no schema at all.
+func (c *lspClient) awaitSettings() {
+	c.t.Helper()
+	d := c.open(filepath.Join(c.t.TempDir(), "broken-settings.yaml"), "nodes:\n  a: {type: nope}\n")
+	defer d.close()
+	for len(d.diagnostics()) == 0 {
+	}
 }
 
 // lockedWriter serializes writes to w under mu.

@@ -38,7 +38,7 @@ var brokenTestFiles = []struct {
 
 func TestBrokenTestFilesDiagnosticsWhereFlowrunTestReports(t *testing.T) {
 	t.Parallel()
-	c := startServer(t, serverSettings())
+	c := startServer(t)
 	dir := t.TempDir()
 	loop, err := os.ReadFile(filepath.Join(repoRoot(t), "flows", "loop.yaml"))
 	if err != nil {
@@ -128,7 +128,7 @@ cases:
 
 func TestTestFileCompletionAndHover(t *testing.T) {
 	t.Parallel()
-	c := startServer(t, serverSettings())
+	c := startServer(t)
 	d := c.open(filepath.Join(t.TempDir(), "editing_test.yaml"), editTest)
 	if diags := d.diagnostics(); len(diags) != 0 {
 		t.Fatalf("the test file being edited is valid, but the server flags%s", messages(diags))
