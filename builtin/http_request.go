@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowrun/flowrun/internal/redirect"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -28,7 +29,12 @@ func httpRequestSpec() registry.Spec {
 			"A status of 400 or more is an error naming the status and the start of the body. " +
 			"headers_env adds headers whose values come from environment variables (for API keys), " +
 			"read when the node runs; an unset variable is an error. The whole request, body included, " +
-			"must finish within timeout.",
+			"must finish within timeout.\n\n" +
+			"Redirects are followed up to max_redirects times. Credentials stay with their origin: on a redirect to " +
+			"another origin (another scheme, host or port, a subdomain included) the request loses its Authorization, " +
+			"Cookie and Proxy-Authorization headers, every header set through headers_env, and every header whose " +
+			"value holds a secret (a value taken from the environment). A redirect from HTTPS to plain HTTP is refused " +
+			"with an error, as is one more redirect than max_redirects.",
 		Inputs: []registry.Input{
 			{Name: "url", Type: registry.String, Doc: "The URL to request."},
 			{Name: "method", Type: registry.String, Default: "GET", HasDefault: true, Doc: "The HTTP method."},
@@ -39,6 +45,8 @@ func httpRequestSpec() registry.Spec {
 				Doc: "Headers read from the environment: header name to the name of an environment variable."},
 			{Name: "timeout", Const: true, Default: "30s", HasDefault: true,
 				Doc: "The time limit of the request: a number of seconds or a duration such as \"30s\"; 0 means none."},
+			{Name: "max_redirects", Type: registry.Integer, Const: true, Default: redirect.DefaultMax, HasDefault: true,
+				Doc: "The most redirects followed, from 0 to 100; with 0 none is, and the redirect response itself (status 3xx) is the result."},
 		},
 		Outputs: []registry.Output{
 			{Name: "out", Doc: "The response body: decoded JSON, or a string."},
@@ -65,10 +73,11 @@ func newHTTPNode(cfg registry.Config, env registry.Env) (*httpNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &httpNode{timeout: timeout, getenv: env.Getenv, client: env.HTTPClient, headersEnv: map[string]string{}}
-	if n.client == nil {
-		n.client = &http.Client{}
+	maxRedirects, err := redirectsParam(cfg, "max_redirects")
+	if err != nil {
+		return nil, err
 	}
+	n := &httpNode{timeout: timeout, getenv: env.Getenv, headersEnv: map[string]string{}}
 	if n.getenv == nil {
 		n.getenv = func(string) string { return "" }
 	}
@@ -82,6 +91,47 @@ func newHTTPNode(cfg registry.Config, env registry.Env) (*httpNode, error) {
 			return nil, paramError("headers_env", "header %q: want the name of an environment variable, got %s", header, describe(v))
 		}
 		n.headersEnv[header] = name
+	}
+	policy := &redirect.Policy{Max: maxRedirects, Secret: env.Secrets.Contains}
+	for header := range n.headersEnv {
+		policy.SecretHeaders = append(policy.SecretHeaders, header)
+	}
+	if env.Logger != nil {
+		policy.OnDrop = func(from, to string, headers []string) {
+			env.Logger.Debug("http.request: redirect to another origin, credentials not sent", "node", cfg.ID,
+				"from", from, "to", to, "dropped", strings.Join(headers, ", "))
+		}
+	}
+	n.client = policy.Client(env.HTTPClient)
+	return n, nil
+}
+
+// redirectsParam reads a redirect limit from 0 to 100 and returns it as a
+// redirect.Policy's Max: 0 (follow none) becomes -1.
+func redirectsParam(cfg registry.Config, name string) (int, error) {
+	v, ok := cfg.Params[name]
+	if !ok || v == nil {
+		return redirect.DefaultMax, nil
+	}
+	var n int
+	switch v := v.(type) {
+	case int:
+		n = v
+	case int64:
+		n = int(v)
+	case float64:
+		n = int(v)
+		if float64(n) != v {
+			n = -1
+		}
+	default:
+		n = -1
+	}
+	if n < 0 || n > 100 {
+		return 0, paramError(name, "want a whole number from 0 to 100, got %s", describe(v))
+	}
+	if n == 0 {
+		return -1, nil
 	}
 	return n, nil
 }
@@ -173,6 +223,9 @@ func (n *httpNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 func (n *httpNode) requestError(ctx context.Context, method, url string, err error) error {
 	if errors.Is(context.Cause(ctx), errHTTPTimeout) {
 		return fmt.Errorf("%s %s: %w after %v", method, url, errHTTPTimeout, n.timeout)
+	}
+	if errors.Is(err, redirect.ErrTooMany) {
+		return fmt.Errorf("%w (max_redirects raises the limit)", err)
 	}
 	return err // a *url.Error names the method and the URL
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flowrun/flowrun/internal/llm"
+	"github.com/flowrun/flowrun/internal/redirect"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -39,7 +40,10 @@ func llmChatSpec() registry.Spec {
 			"twice with backoff, honouring Retry-After. A stream that ends before the server said the answer was " +
 			"complete, an error from the server, or exhausted retries fail the run with one line naming the server " +
 			"and the cause. When the run is cancelled (Ctrl-C, or a consumer stops reading) it returns at once, " +
-			"closing the request; the pieces emitted so far remain the accumulation of out.",
+			"closing the request; the pieces emitted so far remain the accumulation of out.\n\n" +
+			"Redirects are followed up to max_redirects times; on a redirect to another origin (another scheme, host " +
+			"or port) the API key and every header holding a secret stay behind, and a redirect from HTTPS to plain " +
+			"HTTP is refused. A refused redirect is not retried.",
 		Streams: true,
 		Inputs: []registry.Input{
 			{Name: "messages", Type: registry.Array, Doc: "The conversation: a list of {role, content} objects, role being system, user or assistant."},
@@ -62,6 +66,8 @@ func llmChatSpec() registry.Spec {
 				Doc: "How many times a request that failed before any text arrived is sent again."},
 			{Name: "header_timeout", Type: registry.Number, Const: true, HasDefault: true, Default: 120,
 				Doc: "Seconds to wait for the response headers (llama.cpp reads the whole prompt first)."},
+			{Name: "max_redirects", Type: registry.Integer, Const: true, HasDefault: true, Default: redirect.DefaultMax,
+				Doc: "The most redirects followed, from 0 to 100; with 0 a redirect is an error naming its status."},
 			{Name: "idle_timeout", Type: registry.Number, Const: true, HasDefault: true, Default: 60,
 				Doc: "Seconds the server may stay silent in the middle of a response."},
 		},
@@ -88,6 +94,7 @@ type llmParams struct {
 	completionTokens       bool
 	includeUsage           bool
 	retries                int
+	maxRedirects           int // as redirect.Policy.Max
 	headerTimeout          time.Duration
 	idleTimeout            time.Duration
 }
@@ -148,6 +155,9 @@ func parseLLMParams(cfg registry.Config) (llmParams, error) {
 			return p, &registry.ParamError{Param: "retries", Err: fmt.Errorf("want a whole number from 0 to 10, got %v", v)}
 		}
 		p.retries = int(n)
+	}
+	if p.maxRedirects, err = redirectsParam(cfg, "max_redirects"); err != nil {
+		return p, err
 	}
 	for _, t := range []struct {
 		name string
@@ -281,6 +291,16 @@ func newLLMChat(cfg registry.Config, env registry.Env) (registry.Node, error) {
 		HTTPClient:    env.HTTPClient,
 		HeaderTimeout: p.headerTimeout,
 		IdleTimeout:   p.idleTimeout,
+		Redirects: redirect.Policy{
+			Max:    p.maxRedirects,
+			Secret: env.Secrets.Contains,
+			OnDrop: func(from, to string, headers []string) {
+				if n.logger != nil {
+					n.logger.Debug("llm.chat: redirect to another origin, credentials not sent", "node", cfg.ID,
+						"from", from, "to", to, "dropped", strings.Join(headers, ", "))
+				}
+			},
+		},
 		Retry: llm.RetryPolicy{
 			MaxRetries: retries,
 			OnRetry: func(attempt int, delay time.Duration, err error) {

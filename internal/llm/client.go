@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flowrun/flowrun/internal/redirect"
 )
 
 // Default timeouts, from llm-backend.md §2.6.
@@ -52,6 +54,12 @@ type Client struct {
 	IdleTimeout time.Duration
 	// Retry is the retry policy.
 	Retry RetryPolicy
+	// Redirects is the redirect policy. Its zero value follows up to
+	// [redirect.DefaultMax] redirects; on a redirect to another origin
+	// (scheme, host or port) the Authorization header, and any header
+	// whose value Redirects.Secret reports, is not sent; a redirect from
+	// HTTPS to HTTP is refused. A refused redirect is not retried.
+	Redirects redirect.Policy
 
 	once    sync.Once
 	httpCli *http.Client
@@ -145,13 +153,12 @@ func redactURL(s string) string {
 
 func (c *Client) client() *http.Client {
 	c.once.Do(func() {
-		if c.HTTPClient != nil {
-			hc := *c.HTTPClient
-			hc.Timeout = 0
-			c.httpCli = &hc
-			return
+		base := c.HTTPClient
+		if base == nil {
+			base = NewHTTPClient(orDefault(c.ConnectTimeout, DefaultConnectTimeout))
 		}
-		c.httpCli = NewHTTPClient(orDefault(c.ConnectTimeout, DefaultConnectTimeout))
+		c.httpCli = c.Redirects.Client(base) // a copy
+		c.httpCli.Timeout = 0
 	})
 	return c.httpCli
 }

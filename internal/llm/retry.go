@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowrun/flowrun/internal/redirect"
 )
 
 // Default retry settings, those of openai-go and openai-python.
@@ -24,10 +26,9 @@ const (
 // caller's onDelta, on connection failures, timeouts, streams that broke
 // before any text, and HTTP 408, 409, 429 and 5xx (an "x-should-retry:
 // true|false" header overrides the status). Errors the server reports
-// inside a stream, bad chunks, unexpected content types and lines longer
-// than [MaxLineBytes] are not retried: the same request would fail the
-// same way. The zero value is the
-// default policy.
+// inside a stream, bad chunks, unexpected content types, lines longer
+// than [MaxLineBytes] and refused redirects are not retried: the same
+// request would fail the same way. The zero value is the default policy.
 type RetryPolicy struct {
 	// MaxRetries is the number of retries after the first attempt:
 	// 0 means DefaultMaxRetries, a negative value disables retries.
@@ -107,7 +108,8 @@ func retryable(h http.Header, err error) bool {
 		s := ae.Status
 		return s == http.StatusRequestTimeout || s == http.StatusConflict || s == http.StatusTooManyRequests || s >= 500
 	}
-	if errors.Is(err, ErrBadChunk) || errors.Is(err, ErrContentType) || errors.Is(err, ErrBadURL) || errors.Is(err, ErrLineTooLong) {
+	if errors.Is(err, ErrBadChunk) || errors.Is(err, ErrContentType) || errors.Is(err, ErrBadURL) || errors.Is(err, ErrLineTooLong) ||
+		errors.Is(err, redirect.ErrRefused) {
 		return false
 	}
 	var se *StreamError
