@@ -62,6 +62,12 @@ func TestExec(t *testing.T) {
 			want: "s3cret|/nowhere|test|\n",
 		},
 		{
+			name:   "no shell: an argument with shell syntax is one literal argument",
+			params: map[string]any{"command": []any{"printf", "%s|"}, "stdin": "none"},
+			values: map[string]any{"args": []any{"$(echo injected); echo `id` > x", "$SECRET", "a b"}},
+			want:   "$(echo injected); echo `id` > x|$SECRET|a b|",
+		},
+		{
 			name:   "empty stdin object",
 			params: map[string]any{"command": []any{"cat"}},
 			want:   "{}\n",
@@ -163,5 +169,25 @@ func TestExecParams(t *testing.T) {
 		t.Run(tt.param+" "+tt.want, func(t *testing.T) {
 			wantParamError(t, buildErr(t, "exec", nodetest.Setup{Params: tt.params}), tt.param, tt.want)
 		})
+	}
+}
+
+// TestExecEnvironmentFiltered: a variable of flowrun's own environment
+// that is neither a base variable nor in pass_env does not reach the
+// program, though the node reads the real environment.
+func TestExecEnvironmentFiltered(t *testing.T) {
+	t.Setenv("FLOWRUN_TEST_API_KEY", "sk-process-secret")
+	spec := lookup(t, "exec")
+	env := registry.Env{Getenv: os.Getenv}
+	for _, tc := range []struct {
+		passEnv []any
+		want    string
+	}{
+		{nil, "[]|" + os.Getenv("HOME") + "\n"},
+		{[]any{"FLOWRUN_TEST_API_KEY"}, "[sk-process-secret]|" + os.Getenv("HOME") + "\n"},
+	} {
+		n := nodetest.New(t, spec, nodetest.Setup{Env: env, Params: map[string]any{
+			"command": sh(`echo "[$FLOWRUN_TEST_API_KEY]|$HOME"`), "stdin": "none", "pass_env": tc.passEnv}})
+		checkResult(t, n.Run(t, nodetest.In{}), tc.want, "")
 	}
 }
