@@ -36,10 +36,6 @@ func chatHistorySpec() registry.Spec {
 			{Name: "messages", Type: registry.Array, Doc: "The system message and the conversation, a list of {role, content} objects ending with the new prompt."},
 		},
 		Example: "history:\n  type: chat.history\n  inputs: {prompt: chat.prompt, answer: reply.out, finish_reason: reply.finish_reason}\n  with: {system: You are a pirate., max_turns: 10}\n",
-		Check: func(cfg registry.Config) error {
-			_, _, err := parseHistoryParams(cfg)
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			system, maxTurns, err := parseHistoryParams(cfg)
 			if err != nil {
@@ -54,14 +50,11 @@ func parseHistoryParams(cfg registry.Config) (system string, maxTurns int, err e
 	if system, err = chatStringParam(cfg, "system", chatDefaultSystem); err != nil {
 		return "", 0, err
 	}
-	if v, ok := cfg.Params["max_turns"]; ok && v != nil {
-		n, ok := chatNumber(v)
-		if !ok || n < 0 || n != math.Trunc(n) || n > math.MaxInt32 {
-			return "", 0, &registry.ParamError{Param: "max_turns", Err: fmt.Errorf("want a whole number, 0 or more, got %v", v)}
-		}
-		maxTurns = int(n)
+	maxTurns, err = cfg.Params.Int("max_turns")
+	if err == nil && (maxTurns < 0 || maxTurns > math.MaxInt32) {
+		err = &registry.ParamError{Param: "max_turns", Err: fmt.Errorf("want a whole number, 0 or more, got %v", maxTurns)}
 	}
-	return system, maxTurns, nil
+	return system, maxTurns, err
 }
 
 // chatTurn is one recorded message.

@@ -18,12 +18,8 @@ func controlDelaySpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Doc: "x, after the delay."}},
 		Example: "later:\n  type: control.delay\n  inputs: {x: value}\n  with: {duration: 1.5s}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := durationParam(cfg, "duration")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			d, err := durationParam(cfg, "duration")
+			d, err := cfg.Params.Duration("duration")
 			if err != nil {
 				return nil, err
 			}

@@ -28,12 +28,8 @@ func controlFailSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Doc: "x, when the node does not fail."}},
 		Example: "guard:\n  type: control.fail\n  inputs: {x: sum, when: too_big}\n  with: {message: \"stop at 3\"}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := stringParam(cfg, "message")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			msg, err := stringParam(cfg, "message")
+			msg, err := cfg.Params.String("message")
 			if err != nil {
 				return nil, err
 			}

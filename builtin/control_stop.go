@@ -21,12 +21,8 @@ func controlStopSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Doc: "x, when the flow goes on."}},
 		Example: "enough:\n  type: control.stop\n  inputs: {x: count, when: done}\n  with: {reason: \"counted to 10\"}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := stringParam(cfg, "reason")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			reason, err := stringParam(cfg, "reason")
+			reason, err := cfg.Params.String("reason")
 			if err != nil {
 				return nil, err
 			}

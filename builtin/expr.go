@@ -31,10 +31,6 @@ func exprSpec() registry.Spec {
 		Variadic: &registry.Input{Doc: "A variable of the expression."},
 		Outputs:  []registry.Output{{Name: "out", Doc: "The value of the expression."}},
 		Example:  "total:\n  type: expr\n  inputs: {price: item, qty: quantity}\n  with: {expr: \"price * qty\"}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := exprProgram(cfg, variadicNames(cfg, "expr"), nil)
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			names := variadicNames(cfg, "expr")
 			prog, err := exprProgram(cfg, names, nil)
@@ -51,7 +47,7 @@ func exprSpec() registry.Spec {
 // "expr" that gives the column in the expression. An empty expression gives
 // a nil program.
 func exprProgram(cfg registry.Config, vars, intVars []string) (*vm.Program, error) {
-	code, err := stringParam(cfg, "expr")
+	code, err := cfg.Params.String("expr")
 	if err != nil {
 		return nil, err
 	}

@@ -27,12 +27,8 @@ func fileReadSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Doc: "The content."}},
 		Example: "config:\n  type: file.read\n  with: {path: config.json, format: json}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := enumParam(cfg, "format", "text", "json", "lines")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			format, err := enumParam(cfg, "format", "text", "json", "lines")
+			format, err := cfg.Params.OneOf("format", "text", "json", "lines")
 			if err != nil {
 				return nil, err
 			}

@@ -25,28 +25,13 @@ func jsonGetSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Doc: "The part of value at path."}},
 		Example: "content:\n  type: json.get\n  inputs: {value: response}\n  with: {path: choices.0.message.content}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := jsonGetMissing(cfg)
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			useDefault, err := jsonGetMissing(cfg)
+			missing, err := cfg.Params.OneOf("missing", "error", "default")
 			if err != nil {
 				return nil, err
 			}
-			return &jsonGetNode{useDefault: useDefault, def: cfg.Params["default"]}, nil
+			return &jsonGetNode{useDefault: missing == "default", def: cfg.Params["default"]}, nil
 		},
-	}
-}
-
-func jsonGetMissing(cfg registry.Config) (bool, error) {
-	switch m := cfg.Params["missing"]; m {
-	case "error":
-		return false, nil
-	case "default":
-		return true, nil
-	default:
-		return false, paramError("missing", "want \"error\" or \"default\", got %s", describe(m))
 	}
 }
 

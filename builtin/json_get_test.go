@@ -21,5 +21,5 @@ func TestJSONGet(t *testing.T) {
 		{name: "default", params: map[string]any{"missing": "default", "default": "none"}, values: get("a.x"), want: "none"},
 		{name: "path not a string", values: map[string]any{"value": doc, "path": 1}, wantErr: `input "path": want a string`},
 	})
-	wantParamError(t, buildErr(t, "json.get", nodetest.Setup{Params: map[string]any{"missing": "skip"}}), "missing", `want "error" or "default"`)
+	wantParamError(t, buildErr(t, "json.get", nodetest.Setup{Params: map[string]any{"missing": "skip"}}), "missing", `want one of error, default, got string "skip"`)
 }

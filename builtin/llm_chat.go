@@ -193,16 +193,12 @@ func redactBase(s string) string {
 	return u.String()
 }
 
+// chatStringParam reads a string parameter whose null means def.
 func chatStringParam(cfg registry.Config, name, def string) (string, error) {
-	v, ok := cfg.Params[name]
-	if !ok || v == nil {
+	if cfg.Params[name] == nil {
 		return def, nil
 	}
-	s, ok := v.(string)
-	if !ok {
-		return "", &registry.ParamError{Param: name, Err: fmt.Errorf("want a string, got %v", v)}
-	}
-	return s, nil
+	return cfg.Params.String(name)
 }
 
 func chatNumber(v any) (float64, bool) {

@@ -25,27 +25,14 @@ func mathCompareSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.Boolean, Doc: "a op b."}},
 		Example: "done:\n  type: math.compare\n  inputs: {a: count}\n  with: {op: \">=\", b: 3}\n",
-		Check:   checkCompare,
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			if err := checkCompare(cfg); err != nil {
+			op, err := cfg.Params.OneOf("op", "==", "!=", "<", "<=", ">", ">=")
+			if err != nil {
 				return nil, err
 			}
-			return &compareNode{op: cfg.Params["op"].(string)}, nil
+			return &compareNode{op: op}, nil
 		},
 	}
-}
-
-func checkCompare(cfg registry.Config) error {
-	op, ok := cfg.Params["op"].(string)
-	if !ok {
-		return paramError("op", "want one of == != < <= > >=, got %s", describe(cfg.Params["op"]))
-	}
-	for _, o := range compareOps {
-		if o == op {
-			return nil
-		}
-	}
-	return paramError("op", "unknown operator %q: want one of == != < <= > >=", op)
 }
 
 // compareNode compares a and b with op.

@@ -28,5 +28,5 @@ func TestMathCompare(t *testing.T) {
 
 func TestMathCompareBadOp(t *testing.T) {
 	err := buildErr(t, "math.compare", nodetest.Setup{Params: map[string]any{"op": "=<"}})
-	wantParamError(t, err, "op", `unknown operator "=<"`)
+	wantParamError(t, err, "op", `want one of ==, !=, <, <=, >, >=, got string "=<"`)
 }

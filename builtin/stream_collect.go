@@ -18,12 +18,8 @@ func streamCollectSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.Array, Doc: "The chunks, in order (or reversed)."}},
 		Example: "all:\n  type: stream.collect\n  inputs: {s: words}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := boolParam(cfg, "reverse")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			reverse, err := boolParam(cfg, "reverse")
+			reverse, err := cfg.Params.Bool("reverse")
 			if err != nil {
 				return nil, err
 			}

@@ -25,12 +25,8 @@ func streamEmitSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Doc: "One chunk per element."}},
 		Example: "words:\n  type: stream.emit\n  with: {items: [hello, world], delay: 10ms}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := durationParam(cfg, "delay")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			delay, err := durationParam(cfg, "delay")
+			delay, err := cfg.Params.Duration("delay")
 			if err != nil {
 				return nil, err
 			}

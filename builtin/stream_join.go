@@ -20,10 +20,6 @@ func streamJoinSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.String, Doc: "The joined chunks."}},
 		Example: "line:\n  type: stream.join\n  inputs: {s: words}\n  with: {sep: \" \", reverse: true}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := newJoinNode(cfg)
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			n, err := newJoinNode(cfg)
 			if err != nil {
@@ -36,11 +32,11 @@ func streamJoinSpec() registry.Spec {
 }
 
 func newJoinNode(cfg registry.Config) (*joinNode, error) {
-	sep, err := stringParam(cfg, "sep")
+	sep, err := cfg.Params.String("sep")
 	if err != nil {
 		return nil, err
 	}
-	reverse, err := boolParam(cfg, "reverse")
+	reverse, err := cfg.Params.Bool("reverse")
 	if err != nil {
 		return nil, err
 	}

@@ -31,10 +31,6 @@ func streamMapSpec() registry.Spec {
 		Variadic: &registry.Input{Doc: "A value input that the expression reads by name, such as a factor."},
 		Outputs:  []registry.Output{{Name: "out", Doc: "One chunk per input chunk."}},
 		Example:  "scaled:\n  type: stream.map\n  inputs: {s: numbers, k: factor}\n  with: {expr: \"chunk * k\"}\n",
-		Check: func(cfg registry.Config) error {
-			_, _, err := mapProgram(cfg)
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			prog, names, err := mapProgram(cfg)
 			if err != nil {

@@ -25,12 +25,8 @@ func streamRangeSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.Number, Doc: "One chunk per number."}},
 		Example: "numbers:\n  type: stream.range\n  with: {start: 0, stop: 5}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := durationParam(cfg, "delay")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			delay, err := durationParam(cfg, "delay")
+			delay, err := cfg.Params.Duration("delay")
 			if err != nil {
 				return nil, err
 			}

@@ -22,12 +22,8 @@ func streamTakeSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.Array, Doc: "The chunks taken."}},
 		Example: "first:\n  type: stream.take\n  inputs: {s: numbers}\n  with: {n: 1, cancel: true}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := boolParam(cfg, "cancel")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			cancel, err := boolParam(cfg, "cancel")
+			cancel, err := cfg.Params.Bool("cancel")
 			if err != nil {
 				return nil, err
 			}

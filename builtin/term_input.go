@@ -28,12 +28,8 @@ func termInputSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.String, Doc: "The line read."}},
 		Example: "ask:\n  type: term.input\n  with: {prompt: \"you> \"}\n  after: [answer]\n",
-		Check: func(cfg registry.Config) error {
-			_, err := stringParam(cfg, "prompt")
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-			prompt, err := stringParam(cfg, "prompt")
+			prompt, err := cfg.Params.String("prompt")
 			if err != nil {
 				return nil, err
 			}

@@ -24,10 +24,6 @@ func termPrintSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.String, Doc: "The text printed, without end."}},
 		Example: "show:\n  type: term.print\n  inputs: {s: answer}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := newTermPrintNode(cfg, registry.Env{})
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			n, err := newTermPrintNode(cfg, env)
 			if err != nil {
@@ -39,11 +35,11 @@ func termPrintSpec() registry.Spec {
 }
 
 func newTermPrintNode(cfg registry.Config, env registry.Env) (*termPrintNode, error) {
-	sep, err := stringParam(cfg, "sep")
+	sep, err := cfg.Params.String("sep")
 	if err != nil {
 		return nil, err
 	}
-	end, err := stringParam(cfg, "end")
+	end, err := cfg.Params.String("end")
 	if err != nil {
 		return nil, err
 	}

@@ -26,14 +26,14 @@ func textConcatSpec() registry.Spec {
 			if err := checkConcat(cfg); err != nil {
 				return nil, err
 			}
-			sep, _ := stringParam(cfg, "sep")
+			sep, _ := cfg.Params.String("sep")
 			return &concatNode{sep: sep, names: variadicNames(cfg, "sep")}, nil
 		},
 	}
 }
 
 func checkConcat(cfg registry.Config) error {
-	if _, err := stringParam(cfg, "sep"); err != nil {
+	if _, err := cfg.Params.String("sep"); err != nil {
 		return err
 	}
 	if len(variadicNames(cfg, "sep")) == 0 {

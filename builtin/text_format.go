@@ -21,10 +21,6 @@ func textFormatSpec() registry.Spec {
 		Variadic: &registry.Input{Doc: "A value for the placeholder of the same name."},
 		Outputs:  []registry.Output{{Name: "out", Type: registry.String, Doc: "The filled template."}},
 		Example:  "line:\n  type: text.format\n  inputs: {name: user, n: count}\n  with: {template: \"{name} has {n} messages\"}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := parseFormat(cfg)
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			parts, err := parseFormat(cfg)
 			if err != nil {

@@ -120,10 +120,10 @@ func (l *loader) bindNode(sc *scope, m *member) {
 			n.Params[b.Name] = b.Value
 		}
 	}
-	if !ok || spec.Check == nil {
+	if !ok {
 		return
 	}
-	err := spec.Check(registry.Config{ID: n.ID, Params: n.Params, Inputs: names, Dir: filepath.Dir(sc.raw.file)})
+	err := spec.CheckParams(registry.Config{ID: n.ID, Params: n.Params, Inputs: names, Dir: filepath.Dir(sc.raw.file)})
 	if err == nil {
 		return
 	}

@@ -112,13 +112,28 @@ type Spec struct {
 	Effects []Effect
 	// Example is a YAML snippet (one node entry) shown by `flowrun explain`.
 	Example string
-	// Check, when not nil, validates the parameters of a node before
-	// anything runs; it receives the same [Config] as New. Return a
-	// [*ParamError] to point the error at one parameter.
+	// Check validates the parameters of a node when the flow is loaded
+	// (by `flowrun validate` too), before anything runs; it receives the
+	// same [Config] as New. Return a [*ParamError], as the accessors of
+	// [Params] do, to point the error at one parameter. Check is optional:
+	// when it is nil the loader calls New with a zero [Env] and drops the
+	// node, which is right for the usual New that only reads parameters.
+	// Set Check when New needs its Env to succeed.
 	Check func(cfg Config) error
 	// New creates a node instance for one node of a flow, once per run of
-	// the flow. It must not start goroutines or do I/O.
+	// the flow. It must not start goroutines or do I/O: acquire resources
+	// in the first Run, and release them in Close (see [Closer]).
 	New func(cfg Config, env Env) (Node, error)
+}
+
+// CheckParams checks the parameters of a node of the type as the loader
+// does: with Check, or else by calling New with a zero [Env].
+func (s *Spec) CheckParams(cfg Config) error {
+	if s.Check != nil {
+		return s.Check(cfg)
+	}
+	_, err := s.New(cfg, Env{})
+	return err
 }
 
 // Input returns the declaration of the named input, including variadic
@@ -152,8 +167,9 @@ type Config struct {
 	// ID is the node's id in the flow file.
 	ID string
 	// Params holds the value of every Const input (constant or default)
-	// and, for information, the constants bound to other inputs.
-	Params map[string]any
+	// and, for information, the constants bound to other inputs. Read
+	// them with its typed accessors, such as [Params.Duration].
+	Params Params
 	// Inputs lists the names of all inputs the node has in this flow,
 	// declared and variadic, in declaration order then file order.
 	Inputs []string
