@@ -62,10 +62,6 @@ func execSpec() registry.Spec {
 		Outputs:  []registry.Output{{Name: "out", Doc: "One chunk per line of standard output."}},
 		Example: "score:\n  type: exec\n  inputs: {text: message}\n" +
 			"  with:\n    command: [python3, score.py]\n    output: json\n    timeout: 10s\n",
-		Check: func(cfg registry.Config) error {
-			_, err := newExecNode(cfg, registry.Env{})
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			n, err := newExecNode(cfg, env)
 			if err != nil {
@@ -94,30 +90,25 @@ var _ registry.Node = (*execNode)(nil)
 func newExecNode(cfg registry.Config, env registry.Env) (*execNode, error) {
 	n := &execNode{dir: cfg.Dir, env: env}
 	n.inputs = variadicNames(cfg, "command", "args", "stdin", "output", "timeout", "env", "pass_env")
-	cmd, ok := cfg.Params["command"].([]any)
-	if !ok || len(cmd) == 0 {
+	var err error
+	if n.command, err = cfg.Params.Strings("command"); err != nil {
+		return nil, err
+	}
+	if len(n.command) == 0 || n.command[0] == "" {
 		return nil, paramError("command", "want a list of strings, the program and its arguments, got %s", describe(cfg.Params["command"]))
 	}
-	for i, c := range cmd {
-		s, ok := c.(string)
-		if !ok || (i == 0 && s == "") {
-			return nil, paramError("command", "element %d: want a non-empty string, got %s", i, describe(c))
-		}
-		n.command = append(n.command, s)
-	}
-	var err error
-	if n.stdin, err = enumParam(cfg, "stdin", "json", "none"); err != nil {
+	if n.stdin, err = cfg.Params.OneOf("stdin", "json", "none"); err != nil {
 		return nil, err
 	}
-	if n.output, err = enumParam(cfg, "output", "text", "lines", "json"); err != nil {
+	if n.output, err = cfg.Params.OneOf("output", "text", "lines", "json"); err != nil {
 		return nil, err
 	}
-	if n.timeout, err = durationParam(cfg, "timeout"); err != nil {
+	if n.timeout, err = cfg.Params.Duration("timeout"); err != nil {
 		return nil, err
 	}
-	vars, ok := cfg.Params["env"].(map[string]any)
-	if !ok && cfg.Params["env"] != nil {
-		return nil, paramError("env", "want an object of variable names to strings, got %s", describe(cfg.Params["env"]))
+	vars, err := cfg.Params.Object("env")
+	if err != nil {
+		return nil, err
 	}
 	for _, name := range sortedKeys(vars) {
 		v, ok := vars[name].(string)
@@ -126,16 +117,11 @@ func newExecNode(cfg registry.Config, env registry.Env) (*execNode, error) {
 		}
 		n.setEnv = append(n.setEnv, name+"="+v)
 	}
-	pass, ok := cfg.Params["pass_env"].([]any)
-	if !ok && cfg.Params["pass_env"] != nil {
-		return nil, paramError("pass_env", "want a list of variable names, got %s", describe(cfg.Params["pass_env"]))
+	if n.passEnv, err = cfg.Params.Strings("pass_env"); err != nil {
+		return nil, err
 	}
-	for i, p := range pass {
-		s, ok := p.(string)
-		if !ok || s == "" {
-			return nil, paramError("pass_env", "element %d: want a variable name, got %s", i, describe(p))
-		}
-		n.passEnv = append(n.passEnv, s)
+	if i := slices.Index(n.passEnv, ""); i >= 0 {
+		return nil, paramError("pass_env", "element %d: want a variable name, got an empty string", i)
 	}
 	return n, nil
 }

@@ -158,7 +158,7 @@ func TestExecParams(t *testing.T) {
 	}{
 		{map[string]any{"command": []any{}}, "command", "want a list of strings"},
 		{map[string]any{"command": "ls -l"}, "command", `got string "ls -l"`},
-		{map[string]any{"command": []any{"ls", 1}}, "command", "element 1: want a non-empty string"},
+		{map[string]any{"command": []any{"ls", 1}}, "command", "element 1: want a string, got number 1"},
 		{map[string]any{"command": []any{"ls"}, "stdin": "args"}, "stdin", "want one of json, none"},
 		{map[string]any{"command": []any{"ls"}, "output": "xml"}, "output", "want one of text, lines, json"},
 		{map[string]any{"command": []any{"ls"}, "timeout": "forever"}, "timeout", "invalid duration"},

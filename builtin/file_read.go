@@ -91,13 +91,3 @@ func fileError(op, path string, err error) error {
 	return fmt.Errorf("cannot %s file %q: %w", op, path, err)
 }
 
-// enumParam reads a string parameter that must be one of values.
-func enumParam(cfg registry.Config, name string, values ...string) (string, error) {
-	v, ok := cfg.Params[name].(string)
-	for _, allowed := range values {
-		if ok && v == allowed {
-			return v, nil
-		}
-	}
-	return "", paramError(name, "want one of %s, got %s", strings.Join(values, ", "), describe(cfg.Params[name]))
-}

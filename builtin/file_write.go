@@ -32,10 +32,6 @@ func fileWriteSpec() registry.Spec {
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.String, Doc: "The path, as given."}},
 		Example: "log:\n  type: file.write\n  inputs: {content: event}\n  with: {path: events.jsonl, append: true, newline: true}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := newFileWriteNode(cfg)
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			n, err := newFileWriteNode(cfg)
 			if err != nil {
@@ -47,11 +43,11 @@ func fileWriteSpec() registry.Spec {
 }
 
 func newFileWriteNode(cfg registry.Config) (*fileWriteNode, error) {
-	appendMode, err := boolParam(cfg, "append")
+	appendMode, err := cfg.Params.Bool("append")
 	if err != nil {
 		return nil, err
 	}
-	newline, err := boolParam(cfg, "newline")
+	newline, err := cfg.Params.Bool("newline")
 	if err != nil {
 		return nil, err
 	}

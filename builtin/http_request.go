@@ -54,10 +54,6 @@ func httpRequestSpec() registry.Spec {
 		},
 		Example: "weather:\n  type: http.request\n  inputs: {url: weather_url}\n" +
 			"  with:\n    method: GET\n    headers_env: {Authorization: WEATHER_TOKEN}\n    timeout: 10s\n",
-		Check: func(cfg registry.Config) error {
-			_, err := newHTTPNode(cfg, registry.Env{})
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			n, err := newHTTPNode(cfg, env)
 			if err != nil {
@@ -69,7 +65,7 @@ func httpRequestSpec() registry.Spec {
 }
 
 func newHTTPNode(cfg registry.Config, env registry.Env) (*httpNode, error) {
-	timeout, err := durationParam(cfg, "timeout")
+	timeout, err := cfg.Params.Duration("timeout")
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +77,9 @@ func newHTTPNode(cfg registry.Config, env registry.Env) (*httpNode, error) {
 	if n.getenv == nil {
 		n.getenv = func(string) string { return "" }
 	}
-	he, ok := cfg.Params["headers_env"].(map[string]any)
-	if !ok && cfg.Params["headers_env"] != nil {
-		return nil, paramError("headers_env", "want an object mapping header names to environment variable names, got %s", describe(cfg.Params["headers_env"]))
+	he, err := cfg.Params.Object("headers_env")
+	if err != nil {
+		return nil, err
 	}
 	for header, v := range he {
 		name, ok := v.(string)

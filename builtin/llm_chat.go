@@ -78,10 +78,6 @@ func llmChatSpec() registry.Spec {
 			{Name: "reasoning", Type: registry.String, Doc: "The reasoning of models that send it apart from the answer (reasoning_content or reasoning), streamed piece by piece as it arrives; its final value is the whole reasoning, or null."},
 		},
 		Example: "reply:\n  type: llm.chat\n  inputs: {messages: history.messages}\n  with: {model: llama3.2, temperature: 0.7}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := parseLLMParams(cfg)
-			return err
-		},
 		New: newLLMChat,
 	}
 }
@@ -117,44 +113,46 @@ func parseLLMParams(cfg registry.Config) (llmParams, error) {
 	if p.keyEnv, err = chatStringParam(cfg, "api_key_env", llmDefaultKeyEnv); err != nil {
 		return p, err
 	}
-	if v, ok := cfg.Params["temperature"]; ok && v != nil {
-		t, ok := chatNumber(v)
-		if !ok || t < 0 || t > 2 {
-			return p, &registry.ParamError{Param: "temperature", Err: fmt.Errorf("want a number from 0 to 2, got %v", v)}
+	// A null parameter keeps the default set above.
+	set := func(name string) bool { return cfg.Params[name] != nil }
+	outOfRange := func(name string, v any, want string) error {
+		return &registry.ParamError{Param: name, Err: fmt.Errorf("want %s, got %v", want, v)}
+	}
+	if set("temperature") {
+		t, err := cfg.Params.Float("temperature")
+		if err != nil {
+			return p, err
+		}
+		if t < 0 || t > 2 {
+			return p, outOfRange("temperature", t, "a number from 0 to 2")
 		}
 		p.temperature = &t
 	}
-	if v, ok := cfg.Params["max_tokens"]; ok && v != nil {
-		n, ok := chatNumber(v)
-		if !ok || n < 0 || n != math.Trunc(n) || n > math.MaxInt32 {
-			return p, &registry.ParamError{Param: "max_tokens", Err: fmt.Errorf("want a whole number of tokens, 0 or more, got %v", v)}
-		}
-		p.maxTokens = int(n)
-	}
-	field, err := chatStringParam(cfg, "max_tokens_field", "max_tokens")
-	if err != nil {
+	if p.maxTokens, err = cfg.Params.Int("max_tokens"); err != nil {
 		return p, err
 	}
-	switch field {
-	case "max_tokens":
-	case "max_completion_tokens":
-		p.completionTokens = true
-	default:
-		return p, &registry.ParamError{Param: "max_tokens_field", Err: fmt.Errorf("want \"max_tokens\" or \"max_completion_tokens\", got %q", field)}
+	if p.maxTokens < 0 || p.maxTokens > math.MaxInt32 {
+		return p, outOfRange("max_tokens", p.maxTokens, "a whole number of tokens, 0 or more")
 	}
-	if v, ok := cfg.Params["include_usage"]; ok && v != nil {
-		b, ok := v.(bool)
-		if !ok {
-			return p, &registry.ParamError{Param: "include_usage", Err: fmt.Errorf("want true or false, got %v", v)}
+	if set("max_tokens_field") {
+		field, err := cfg.Params.OneOf("max_tokens_field", "max_tokens", "max_completion_tokens")
+		if err != nil {
+			return p, err
 		}
-		p.includeUsage = b
+		p.completionTokens = field == "max_completion_tokens"
 	}
-	if v, ok := cfg.Params["retries"]; ok && v != nil {
-		n, ok := chatNumber(v)
-		if !ok || n < 0 || n > 10 || n != math.Trunc(n) {
-			return p, &registry.ParamError{Param: "retries", Err: fmt.Errorf("want a whole number from 0 to 10, got %v", v)}
+	if set("include_usage") {
+		if p.includeUsage, err = cfg.Params.Bool("include_usage"); err != nil {
+			return p, err
 		}
-		p.retries = int(n)
+	}
+	if set("retries") {
+		if p.retries, err = cfg.Params.Int("retries"); err != nil {
+			return p, err
+		}
+		if p.retries < 0 || p.retries > 10 {
+			return p, outOfRange("retries", p.retries, "a whole number from 0 to 10")
+		}
 	}
 	if p.maxRedirects, err = redirectsParam(cfg, "max_redirects"); err != nil {
 		return p, err
@@ -163,13 +161,17 @@ func parseLLMParams(cfg registry.Config) (llmParams, error) {
 		name string
 		dst  *time.Duration
 	}{{"header_timeout", &p.headerTimeout}, {"idle_timeout", &p.idleTimeout}} {
-		if v, ok := cfg.Params[t.name]; ok && v != nil {
-			s, ok := chatNumber(v)
-			if !ok || s <= 0 || s > 86400 {
-				return p, &registry.ParamError{Param: t.name, Err: fmt.Errorf("want a number of seconds above 0, got %v", v)}
-			}
-			*t.dst = time.Duration(s * float64(time.Second))
+		if !set(t.name) {
+			continue
 		}
+		s, err := cfg.Params.Float(t.name)
+		if err != nil {
+			return p, err
+		}
+		if s <= 0 || s > 86400 {
+			return p, outOfRange(t.name, s, "a number of seconds above 0")
+		}
+		*t.dst = time.Duration(s * float64(time.Second))
 	}
 	return p, nil
 }
@@ -199,18 +201,6 @@ func chatStringParam(cfg registry.Config, name, def string) (string, error) {
 		return def, nil
 	}
 	return cfg.Params.String(name)
-}
-
-func chatNumber(v any) (float64, bool) {
-	switch v := v.(type) {
-	case int:
-		return float64(v), true
-	case int64:
-		return float64(v), true
-	case float64:
-		return v, true
-	}
-	return 0, false
 }
 
 // getenv returns env.Getenv, or a function that finds nothing.

@@ -32,7 +32,7 @@ type batchNode struct{}
 var _ registry.Node = (*batchNode)(nil)
 
 func (*batchNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
-	size, ok := asInt(in.Value("size"))
+	size, ok := registry.AsInt(in.Value("size"))
 	if !ok || size < 1 {
 		return fmt.Errorf("input %q: want an integer 1 or more, got %s", "size", describe(in.Value("size")))
 	}

@@ -41,7 +41,7 @@ type takeNode struct {
 var _ registry.Node = (*takeNode)(nil)
 
 func (n *takeNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
-	count, ok := asInt(in.Value("n"))
+	count, ok := registry.AsInt(in.Value("n"))
 	if !ok || count < 0 {
 		return fmt.Errorf("input %q: want an integer 0 or more, got %s", "n", describe(in.Value("n")))
 	}

@@ -55,10 +55,6 @@ func termChatSpec() registry.Spec {
 			{Name: "prompt", Type: registry.String, Doc: "The line the user typed, without its line end."},
 		},
 		Example: "chat:\n  type: term.chat\n  inputs: {answer: reply.out, finish_reason: reply.finish_reason}\n  with: {prompt: \"you> \"}\n",
-		Check: func(cfg registry.Config) error {
-			_, err := newTermChat(cfg, registry.Env{})
-			return err
-		},
 		New: func(cfg registry.Config, env registry.Env) (registry.Node, error) {
 			return newTermChat(cfg, env)
 		},
@@ -70,7 +66,7 @@ func newTermChat(cfg registry.Config, env registry.Env) (*termChatNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	show, err := boolParam(cfg, "show_reasoning")
+	show, err := cfg.Params.Bool("show_reasoning")
 	if err != nil {
 		return nil, err
 	}

@@ -34,21 +34,6 @@ func asNumber(v any) (f float64, i int, isInt, ok bool) {
 	return 0, 0, false, false
 }
 
-// asInt returns v as an int when it is an integer or an integral float64.
-func asInt(v any) (int, bool) {
-	f, i, isInt, ok := asNumber(v)
-	if !ok {
-		return 0, false
-	}
-	if isInt {
-		return i, true
-	}
-	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, false
-	}
-	return int(f), true
-}
-
 // arith applies + - or * to two numbers. Two integers give an integer
 // unless the result overflows; anything else gives a float64.
 func arith(op byte, a, b any) (any, error) {
@@ -277,64 +262,6 @@ func jsonShaped(v any) (any, error) {
 // paramError returns a *registry.ParamError for the named parameter.
 func paramError(name, format string, args ...any) error {
 	return &registry.ParamError{Param: name, Err: fmt.Errorf(format, args...)}
-}
-
-// parseDuration reads a duration: a string such as "10ms" or "1.5s", or a
-// number of seconds. Null is zero. Negative durations are an error.
-func parseDuration(v any) (time.Duration, error) {
-	var d time.Duration
-	switch x := v.(type) {
-	case nil:
-		return 0, nil
-	case string:
-		var err error
-		if d, err = time.ParseDuration(x); err != nil {
-			return 0, fmt.Errorf("invalid duration %q: want a number of seconds or a string such as \"10ms\" or \"1.5s\"", x)
-		}
-	default:
-		f, _, _, ok := asNumber(v)
-		if !ok {
-			return 0, fmt.Errorf("want a duration (a number of seconds or a string such as \"10ms\"), got %s", describe(v))
-		}
-		d = time.Duration(f * float64(time.Second))
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("duration %v is negative", v)
-	}
-	return d, nil
-}
-
-// durationParam reads the named duration parameter of cfg.
-func durationParam(cfg registry.Config, name string) (time.Duration, error) {
-	d, err := parseDuration(cfg.Params[name])
-	if err != nil {
-		return 0, &registry.ParamError{Param: name, Err: err}
-	}
-	return d, nil
-}
-
-// boolParam reads the named boolean parameter of cfg; null is false.
-func boolParam(cfg registry.Config, name string) (bool, error) {
-	switch v := cfg.Params[name].(type) {
-	case nil:
-		return false, nil
-	case bool:
-		return v, nil
-	default:
-		return false, paramError(name, "want a boolean, got %s", describe(v))
-	}
-}
-
-// stringParam reads the named string parameter of cfg; null is "".
-func stringParam(cfg registry.Config, name string) (string, error) {
-	switch v := cfg.Params[name].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", paramError(name, "want a string, got %s", describe(v))
-	}
 }
 
 // endRun is deferred by the types that read or write streams, with the

@@ -22,7 +22,30 @@
 // Set is the accumulation of its chunks: strings concatenate, numbers add,
 // lists concatenate, anything else gives the list of chunks.
 //
-// Values are JSON-shaped: nil, bool, float64 or int, string, []any and
-// map[string]any. A node must not modify a value it received, since the same
-// value is shared with every other consumer.
+// # Values
+//
+// Values are JSON-shaped: nil, bool, string, []any, map[string]any and
+// numbers. A number arrives as one of three Go types: int (whole numbers
+// written in flow files, and integer results of the built-in types), float64
+// (other numbers, and every number decoded from JSON text) or int64 (from
+// a Go program that hands the engine values of its own). Read numbers with
+// [AsFloat] and [AsInt], or a parameter with [Params.Int] and
+// [Params.Float], rather than with a type switch; produce int or float64.
+// A node must not modify a value it received, since the same value is
+// shared with every other consumer.
+//
+// # Parameters
+//
+// An input declared Const is a parameter: its value is a constant of the
+// flow file (or the default) and reaches [Spec].New in [Config].Params.
+// Read it with the typed accessors of [Params], which return a
+// [*ParamError] that the loader reports at the parameter's position. The
+// loader calls [Spec].Check, or New when Check is nil, for every node
+// before anything runs, so a bad parameter fails `flowrun validate`.
+//
+// # Resources
+//
+// New does no I/O. A node that needs a resource (a connection, a file, a
+// terminal) acquires it in its first Run and implements [Closer]: the
+// engine calls Close once when the flow ends, however it ends.
 package registry

@@ -126,7 +126,7 @@ func (p Params) Strings(name string) ([]string, error) {
 	for i, e := range list {
 		s, ok := e.(string)
 		if !ok {
-			return nil, paramErrorf(name, "item %d: want a string, got %s", i, describe(e))
+			return nil, paramErrorf(name, "element %d: want a string, got %s", i, describe(e))
 		}
 		out[i] = s
 	}

@@ -95,17 +95,21 @@ func TestOutsideModule(t *testing.T) {
 		}
 	}
 
-	// The same mistake in the user's own type is caught before anything runs.
-	bad := "nodes:\n  hi: {type: greet.helo, with: {name: x}}\n"
-	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(dir, "flowrun"), "validate", "bad.yaml")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), `bad.yaml:2:`) ||
-		!strings.Contains(string(out), `"greet.hello"`) {
-		t.Errorf("flowrun validate bad.yaml: exit %d (%v), want 2 and a hint at greet.hello:\n%s", code, err, out)
+	// Mistakes with the user's own types are caught before anything runs,
+	// at their position: a misspelt type, a parameter of the wrong type.
+	for _, bad := range []struct{ flow, want string }{
+		{"nodes:\n  hi: {type: greet.helo, with: {name: x}}\n", `bad.yaml:2:14: unknown node type "greet.helo" (did you mean "greet.hello"?)`},
+		{"nodes:\n  hi: {type: greet.hello, with: {name: x, greeting: 3}}\n", `bad.yaml:2:53: input "greeting" of node "hi" (greet.hello) takes a string, got the number 3`},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(bad.flow), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(filepath.Join(dir, "flowrun"), "validate", "bad.yaml")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), bad.want) {
+			t.Errorf("flowrun validate on %q: exit %d (%v), want 2 and %q:\n%s", bad.flow, code, err, bad.want, out)
+		}
 	}
 
 	// The README shows the program as it is here.
