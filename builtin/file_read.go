@@ -90,4 +90,3 @@ func fileError(op, path string, err error) error {
 	}
 	return fmt.Errorf("cannot %s file %q: %w", op, path, err)
 }
-

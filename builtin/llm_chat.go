@@ -78,7 +78,7 @@ func llmChatSpec() registry.Spec {
 			{Name: "reasoning", Type: registry.String, Doc: "The reasoning of models that send it apart from the answer (reasoning_content or reasoning), streamed piece by piece as it arrives; its final value is the whole reasoning, or null."},
 		},
 		Example: "reply:\n  type: llm.chat\n  inputs: {messages: history.messages}\n  with: {model: llama3.2, temperature: 0.7}\n",
-		New: newLLMChat,
+		New:     newLLMChat,
 	}
 }
 
