@@ -108,6 +108,9 @@ type program struct {
 	secrets *secret.Set
 	// signals subscribes to SIGINT and SIGTERM; stop unsubscribes.
 	signals func() (c <-chan os.Signal, stop func())
+	// maxFileSize is the size limit of flow files (--max-file-size; 0:
+	// graph.DefaultMaxFileSize).
+	maxFileSize int64
 }
 
 // notifySignals delivers SIGINT and SIGTERM on the returned channel,

@@ -31,7 +31,7 @@ func (p *program) graphCommand() *ucli.Command {
 		Usage:       "print a flow's graph as Graphviz dot or Mermaid",
 		ArgsUsage:   "FLOW.yaml",
 		Description: graphDescription,
-		Flags:       []ucli.Flag{formatFlag("dot", "mermaid"), rootFlag()},
+		Flags:       []ucli.Flag{formatFlag("dot", "mermaid"), rootFlag(), maxFileSizeFlag()},
 		Action: func(c *ucli.Context) error {
 			format, err := checkFormat(c, "dot", "mermaid")
 			if err != nil {
@@ -41,6 +41,9 @@ func (p *program) graphCommand() *ucli.Command {
 				return usagef(helpName(c), "want exactly one flow file, got %d arguments", c.NArg())
 			}
 			p.root = c.String("root")
+			if err := p.parseMaxFileSize(c, helpName(c)); err != nil {
+				return err
+			}
 			flow, err := p.load(helpName(c), c.Args().First(), nil)
 			if err != nil {
 				return err

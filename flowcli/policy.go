@@ -71,7 +71,7 @@ func (p *program) subflowReader(cmd, file string, srcs sources) (func(string) ([
 			return nil, err
 		}
 	}
-	read, err := graph.ReadFileWithin(root)
+	read, err := graph.ReadFileWithinLimit(root, p.maxFileSize)
 	if err != nil {
 		if p.root != "" {
 			return nil, usagef(cmd, "--root %s: %v", p.root, err)

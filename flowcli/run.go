@@ -55,6 +55,7 @@ func (p *program) runCommand() *ucli.Command {
 			allowFlag(),
 			&ucli.StringFlag{Name: "max-value-bytes", Value: "256MiB", Usage: "fail a run whose whole value built from a stream grows past `SIZE` (such as 64MiB or 2GiB; 0 means no limit)"},
 			rootFlag(),
+			maxFileSizeFlag(),
 		},
 		Action: p.runAction,
 	}
@@ -82,6 +83,9 @@ func (p *program) parseRunFlags(c *ucli.Context) (*runConfig, error) {
 		return nil, err
 	}
 	p.root = c.String("root")
+	if err := p.parseMaxFileSize(c, cmd); err != nil {
+		return nil, err
+	}
 	cfg := &runConfig{file: c.Args().First(), set: c.StringSlice("set"), events: c.String("events"), stall: c.Duration("stall-timeout")}
 	for _, v := range c.StringSlice("max-generations") {
 		for _, item := range strings.Split(v, ",") {
@@ -261,7 +265,12 @@ func (p *program) nodeEnv(logger *slog.Logger) registry.Env {
 // reported on stderr (with snippets on a terminal) and returned as a
 // reportedError with ExitUsage.
 func (p *program) load(cmd, file string, set []string) (*graph.Flow, error) {
-	src, err := os.ReadFile(file)
+	src, err := graph.ReadFile(file, p.maxFileSize)
+	var list graph.ErrorList
+	if errors.As(err, &list) {
+		writeDiagnostics(p.stderr, list, sources{file: nil}, p.styleFor(p.stderr))
+		return nil, &reportedError{code: ExitUsage, err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -275,8 +284,7 @@ func (p *program) load(cmd, file string, set []string) (*graph.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	flow, err := graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, Set: set, ReadFile: read})
-	var list graph.ErrorList
+	flow, err := graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, Set: set, ReadFile: read, MaxFileSize: p.maxFileSize})
 	if errors.As(err, &list) {
 		writeDiagnostics(p.stderr, list, srcs, p.styleFor(p.stderr))
 		return nil, &reportedError{code: ExitUsage, err: err}

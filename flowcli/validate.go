@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
@@ -51,6 +50,7 @@ func (p *program) validateCommand() *ucli.Command {
 			denyFlag(),
 			allowFlag(),
 			rootFlag(),
+			maxFileSizeFlag(),
 		},
 		Action: p.validateAction,
 	}
@@ -80,6 +80,9 @@ func (p *program) validateAction(c *ucli.Context) error {
 		return err
 	}
 	p.root = c.String("root")
+	if err := p.parseMaxFileSize(c, helpName(c)); err != nil {
+		return err
+	}
 	files, ioErr := flowFiles(c.Args().Slice())
 	if ioErr != nil {
 		fmt.Fprintf(p.stderr, "flowrun: %v\n", ioErr)
@@ -99,19 +102,21 @@ func (p *program) validateAction(c *ucli.Context) error {
 	}
 	st := p.styleFor(p.stdout)
 	for _, file := range files {
-		src, err := os.ReadFile(file)
-		if err != nil {
+		var list graph.ErrorList
+		src, err := p.readFlow(file)
+		if err != nil && !errors.As(err, &list) {
 			fmt.Fprintf(p.stderr, "flowrun: %v\n", err)
 			ioErrs = append(ioErrs, err)
 			continue
 		}
 		srcs.put(file, src)
-		read, err := p.subflowReader(helpName(c), file, srcs)
-		if err != nil {
-			return err
+		if err == nil {
+			read, rerr := p.subflowReader(helpName(c), file, srcs)
+			if rerr != nil {
+				return rerr
+			}
+			_, err = graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, ReadFile: read, MaxFileSize: p.maxFileSize})
 		}
-		_, err = graph.Load(file, src, reg, graph.Options{Getenv: p.getenv, ReadFile: read})
-		var list graph.ErrorList
 		switch {
 		case errors.As(err, &list):
 			invalid++

@@ -17,6 +17,12 @@ type Options struct {
 	// ReadFile reads subflow files; nil makes subflows an error. Use
 	// [ReadFileWithin] to confine subflows to a project's directory.
 	ReadFile func(path string) ([]byte, error)
+	// MaxFileSize is the size limit of the flow file and of each subflow
+	// file, in bytes (0: DefaultMaxFileSize). It also bounds the number
+	// of YAML values a file may hold (one per 32 bytes of the limit).
+	// Aliases may add at most 4 MiB of scalars and keys, or the file's
+	// own size if larger.
+	MaxFileSize int64
 }
 
 // Load parses and checks the flow in src, read from filename, whose node
@@ -75,7 +81,10 @@ type parsedFile struct {
 // parse runs the syntax and schema phases on one file and reads the
 // result into a rawFlow.
 func (l *loader) parse(file string, src []byte, sets []string) (*rawFlow, ErrorList) {
-	root, errs := parseYAML(file, src, l.opts.Getenv)
+	if limit := l.opts.maxFileSize(); int64(len(src)) > limit {
+		return nil, tooLarge(file, int64(len(src)), limit, false)
+	}
+	root, errs := parseYAML(file, src, l.opts)
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -31,6 +31,12 @@ func (e *OutsideRootError) Error() string {
 // file is opened; a path that is outside even before symbolic links are
 // resolved is refused without looking at the file system.
 func ReadFileWithin(root string) (func(path string) ([]byte, error), error) {
+	return ReadFileWithinLimit(root, 0)
+}
+
+// ReadFileWithinLimit is ReadFileWithin, reading files with [ReadFile] and
+// its size limit (0: DefaultMaxFileSize).
+func ReadFileWithinLimit(root string, limit int64) (func(path string) ([]byte, error), error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -54,7 +60,7 @@ func ReadFileWithin(root string) (func(path string) ([]byte, error), error) {
 		if !within(real, resolved) {
 			return nil, &OutsideRootError{Path: p, Root: real, Link: resolved}
 		}
-		return os.ReadFile(resolved)
+		return ReadFile(resolved, limit)
 	}, nil
 }
 

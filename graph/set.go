@@ -78,7 +78,7 @@ func parseSetValue(value, entry string, errs *ErrorList) (*tree, bool) {
 		return nil, false
 	}
 	var verrs ErrorList
-	c := &converter{errs: &verrs}
+	c := newConverter("", []byte(value), Options{}, &verrs)
 	t := c.convert(&doc, false, 0)
 	if len(verrs) > 0 {
 		errs.addAt(place{set: entry}, "invalid value: %s", verrs[0].Msg)

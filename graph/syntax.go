@@ -15,7 +15,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseYAML parses src, the contents of file, and converts it to a tree.
 // Syntax errors keep yaml.v3's text; they carry a line but no column.
-func parseYAML(file string, src []byte, getenv func(string) string) (*tree, ErrorList) {
+func parseYAML(file string, src []byte, opts Options) (*tree, ErrorList) {
 	var errs ErrorList
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
@@ -37,7 +37,7 @@ func parseYAML(file string, src []byte, getenv func(string) string) (*tree, Erro
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	c := &converter{file: file, errs: &errs, getenv: getenv, lines: lineCount(src)}
+	c := newConverter(file, src, opts, &errs)
 	root := c.convert(&doc, false, 0)
 	return root, errs
 }

@@ -74,12 +74,6 @@ func (t *tree) json() any {
 	return t.val
 }
 
-// Limits that keep hostile documents (alias bombs, deep nesting) cheap.
-const (
-	maxValues = 1_000_000
-	maxDepth  = 200
-)
-
 // converter turns a yaml.Node tree into a tree, collecting errors.
 type converter struct {
 	file   string
@@ -91,6 +85,49 @@ type converter struct {
 	// lines is the number of lines of the file; yaml.v3 places the
 	// implicit null of an empty document after the last one.
 	lines int
+
+	// Limits (see limits.go): values in all, and bytes added by aliases.
+	maxValues  int
+	aliasLimit int64
+	fileLimit  int64
+	// While an alias is expanded: how deep, the outermost alias and where
+	// it is written; aliasBytes and aliasValues count what aliases added.
+	aliasDepth  int
+	aliasName   string
+	aliasPos    Pos
+	aliasBytes  int64
+	aliasValues int
+}
+
+// newConverter returns a converter for src, the contents of file, with
+// the limits of opts.
+func newConverter(file string, src []byte, opts Options, errs *ErrorList) *converter {
+	return &converter{
+		file: file, errs: errs, getenv: opts.Getenv, lines: lineCount(src),
+		maxValues:  int(opts.maxFileSize() / bytesPerValue),
+		aliasLimit: max(minAliasBytes, int64(len(src))),
+		fileLimit:  opts.maxFileSize(),
+	}
+}
+
+// fail reports a limit once; the rest of the document is skipped.
+func (c *converter) fail(pos Pos, format string, args ...any) {
+	c.errs.Add(pos, format, args...)
+	c.failed = true
+}
+
+// addAliasBytes counts n bytes a scalar or key adds when it is reached
+// through an alias.
+func (c *converter) addAliasBytes(n int) {
+	if c.aliasDepth == 0 || c.failed {
+		return
+	}
+	c.aliasBytes += int64(n)
+	if c.aliasBytes > c.aliasLimit {
+		c.fail(c.aliasPos, "alias *%s repeats values until aliases have added more than %s to the document "+
+			"(the limit is the larger of %s and the file's size): write the value once, in one node, and connect it, or use fewer aliases",
+			c.aliasName, FormatSize(c.aliasLimit), FormatSize(minAliasBytes))
+	}
 }
 
 func (c *converter) pos(n *yaml.Node) Pos {
@@ -104,17 +141,24 @@ func (c *converter) pos(n *yaml.Node) Pos {
 // convert converts n; interp says whether strings are interpolated.
 func (c *converter) convert(n *yaml.Node, interp bool, depth int) *tree {
 	c.count++
+	if c.aliasDepth > 0 {
+		c.aliasValues++
+	}
 	if c.failed {
 		return &tree{pos: c.pos(n)}
 	}
-	if c.count > maxValues {
-		c.errs.Add(c.pos(n), "the document has more than %d values once aliases are expanded: write the values out or use fewer aliases", maxValues)
-		c.failed = true
+	if c.count > c.maxValues {
+		if c.aliasDepth > 0 {
+			c.fail(c.aliasPos, "alias *%s repeats values until the document has more than %d values (mappings, lists and scalars; %d of them through aliases): write the values out, or use fewer aliases",
+				c.aliasName, c.maxValues, c.aliasValues)
+		} else {
+			c.fail(c.pos(n), "the file has more than %d values (mappings, lists and scalars), the most a flow file may have under its %s size limit (one per %d bytes): split the flow into subflows, or raise the limit (--max-file-size)",
+				c.maxValues, FormatSize(c.fileLimit), bytesPerValue)
+		}
 		return &tree{pos: c.pos(n)}
 	}
 	if depth > maxDepth {
-		c.errs.Add(c.pos(n), "values are nested more than %d levels deep", maxDepth)
-		c.failed = true
+		c.fail(c.pos(n), "values are nested more than %d levels deep", maxDepth)
 		return &tree{pos: c.pos(n)}
 	}
 	switch n.Kind {
@@ -122,7 +166,12 @@ func (c *converter) convert(n *yaml.Node, interp bool, depth int) *tree {
 		if n.Alias == nil {
 			return &tree{pos: c.pos(n)}
 		}
+		if c.aliasDepth == 0 {
+			c.aliasName, c.aliasPos = n.Value, c.pos(n)
+		}
+		c.aliasDepth++
 		t := c.convert(n.Alias, interp, depth+1)
+		c.aliasDepth--
 		cp := *t
 		cp.pos = c.pos(n)
 		return &cp
@@ -161,6 +210,7 @@ func (c *converter) mapping(n *yaml.Node, interp bool, depth int) *tree {
 			continue
 		}
 		key := k.Value
+		c.addAliasBytes(len(key))
 		if j, dup := t.index[key]; dup {
 			c.duplicate(key, c.pos(k), t.keyPos[j])
 			continue
@@ -218,6 +268,7 @@ func interpolated(path []string) bool {
 
 func (c *converter) scalar(n *yaml.Node, interp bool) *tree {
 	t := &tree{pos: c.pos(n)}
+	c.addAliasBytes(len(n.Value))
 	switch tag := n.ShortTag(); tag {
 	case "!!null":
 	case "!!bool":
