@@ -15,7 +15,9 @@ type eventLog struct {
 	received map[string][]any
 	produced map[string][]any
 	chunks   map[string][]any
-	err      error
+	// stops holds, by node, why the node's last run ended the flow.
+	stops map[string]string
+	err   error
 }
 
 type event struct {
@@ -25,10 +27,11 @@ type event struct {
 	Output  string         `json:"output"`
 	Value   any            `json:"value"`
 	Outputs map[string]any `json:"outputs"`
+	Stop    string         `json:"stop"`
 }
 
 func parseEvents(data []byte) *eventLog {
-	l := &eventLog{received: map[string][]any{}, produced: map[string][]any{}, chunks: map[string][]any{}}
+	l := &eventLog{received: map[string][]any{}, produced: map[string][]any{}, chunks: map[string][]any{}, stops: map[string]string{}}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), maxEvents)
 	for sc.Scan() {
@@ -45,6 +48,9 @@ func parseEvents(data []byte) *eventLog {
 		case "chunk":
 			l.chunks[e.Node+"."+e.Output] = append(l.chunks[e.Node+"."+e.Output], e.Value)
 		case "end":
+			if e.Stop != "" {
+				l.stops[e.Node] = e.Stop
+			}
 			for k, v := range e.Outputs {
 				l.produced[e.Node+"."+k] = append(l.produced[e.Node+"."+k], v)
 			}

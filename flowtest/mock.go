@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 
-	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -85,71 +82,7 @@ func (mn *mockNode) Run(ctx context.Context, in registry.Inputs, out registry.Ou
 	case run.err != "":
 		return errors.New(run.err)
 	case run.stop != "":
-		return fmt.Errorf("%s: %w", run.stop, registry.ErrStop)
-	}
-	return nil
-}
-
-// A stopRecorder wraps every node of a flow under test to remember the
-// reason a node gave when it stopped the flow.
-type stopRecorder struct {
-	mu      sync.Mutex
-	reasons map[string]string
-}
-
-func (sr *stopRecorder) wrap(n *graph.Node) {
-	spec := *n.Spec
-	inner := n.Spec.New
-	id := n.ID
-	spec.New = func(cfg registry.Config, env registry.Env) (registry.Node, error) {
-		node, err := inner(cfg, env)
-		if err != nil || node == nil {
-			return node, err
-		}
-		return &recordingNode{Node: node, rec: func(err error) { sr.record(id, err) }}, nil
-	}
-	n.Spec = &spec
-}
-
-func (sr *stopRecorder) record(id string, err error) {
-	if !errors.Is(err, registry.ErrStop) {
-		return
-	}
-	sr.mu.Lock()
-	defer sr.mu.Unlock()
-	if sr.reasons == nil {
-		sr.reasons = map[string]string{}
-	}
-	sr.reasons[id] = strings.TrimSuffix(err.Error(), ": "+registry.ErrStop.Error())
-}
-
-func (sr *stopRecorder) reason(id string) (string, bool) {
-	sr.mu.Lock()
-	defer sr.mu.Unlock()
-	r, ok := sr.reasons[id]
-	return r, ok
-}
-
-type recordingNode struct {
-	registry.Node
-	rec func(error)
-}
-
-// A recordingNode is closed like the node it wraps.
-var _ registry.Closer = (*recordingNode)(nil)
-
-func (n *recordingNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
-	err := n.Node.Run(ctx, in, out)
-	if err != nil {
-		n.rec(err)
-	}
-	return err
-}
-
-// Close closes the wrapped node when it is a [registry.Closer].
-func (n *recordingNode) Close(ctx context.Context) error {
-	if c, ok := n.Node.(registry.Closer); ok {
-		return c.Close(ctx)
+		return &registry.StopError{Reason: run.stop}
 	}
 	return nil
 }

@@ -252,14 +252,12 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 	if errs := checkRefs(flow, tc); len(errs) > 0 {
 		return nil, errs, nil
 	}
-	rec := &stopRecorder{}
 	for _, n := range flow.Nodes {
 		for _, m := range tc.mocks {
 			if m.id == n.ID {
 				n.Spec = mockSpec(n.Spec, m)
 			}
 		}
-		rec.wrap(n)
 	}
 	stdout, stderr := &limitBuffer{max: maxOutput}, &limitBuffer{max: maxOutput}
 	events := &limitBuffer{max: maxEvents}
@@ -302,7 +300,7 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 	var edits []edit
 	for _, e := range tc.expects {
 		if e.kind == kindOutcome {
-			if mm := checkOutcome(e.out, res, runErr, rec); mm != nil {
+			if mm := checkOutcome(e.out, res, runErr, log); mm != nil {
 				fail(e.out.pos, "outcome", mm)
 			}
 			continue
@@ -501,8 +499,8 @@ func orEmpty(s []any) []any {
 }
 
 // checkOutcome compares how the flow ended with the expectation.
-func checkOutcome(o *outcomeWant, res *engine.Result, runErr error, rec *stopRecorder) *mismatch {
-	got := describeEnd(res, runErr, rec)
+func checkOutcome(o *outcomeWant, res *engine.Result, runErr error, log *eventLog) *mismatch {
+	got := describeEnd(res, runErr, log)
 	if res.Reason != o.end {
 		return &mismatch{expected: o.end, got: got}
 	}
@@ -519,8 +517,7 @@ func checkOutcome(o *outcomeWant, res *engine.Result, runErr error, rec *stopRec
 		}
 	}
 	if o.reason != nil {
-		reason, _ := rec.reason(res.StoppedBy)
-		if mm := o.reason.check(reason); mm != nil {
+		if mm := o.reason.check(stopReason(res, log)); mm != nil {
 			mm.expected = "stopped with reason " + mm.expected
 			mm.got = got
 			return mm
@@ -546,11 +543,20 @@ func errorMatches(re *regexp.Regexp, err error) bool {
 	return errors.As(err, &ne) && ne.Err != nil && re.MatchString(ne.Err.Error())
 }
 
-func describeEnd(res *engine.Result, runErr error, rec *stopRecorder) string {
+// stopReason returns why the flow stopped: the reason of the node's
+// registry.StopError (control.stop's reason, a mock's stop:), else the
+// stop error the event log recorded, without its "flow stopped by node".
+func stopReason(res *engine.Result, log *eventLog) string {
+	if res.StopReason != "" {
+		return res.StopReason
+	}
+	return strings.TrimSuffix(log.stops[res.StoppedBy], ": "+registry.ErrStop.Error())
+}
+
+func describeEnd(res *engine.Result, runErr error, log *eventLog) string {
 	switch res.Reason {
 	case engine.ReasonStopped:
-		reason, _ := rec.reason(res.StoppedBy)
-		return fmt.Sprintf("stopped by node %q with reason %q", res.StoppedBy, reason)
+		return fmt.Sprintf("stopped by node %q with reason %q", res.StoppedBy, stopReason(res, log))
 	case engine.ReasonLimit:
 		return "limit (reached by " + strings.Join(res.LimitNodes, ", ") + ")"
 	case engine.ReasonFailed:
