@@ -175,7 +175,7 @@ func TestHTTPRequestRedirects(t *testing.T) {
 		} {
 			before := rs.count(rs.a, "/loop")
 			p := map[string]any{"max_redirects": tc.max}
-			checkResult(t, run(t, p, "GET", rs.a.URL+"/loop"), nil, tc.want)
+			checkResult(t, run(t, p, "GET", rs.a.URL+"/loop"), nil, "GET "+rs.a.URL+"/loop: "+tc.want)
 			if n := rs.count(rs.a, "/loop") - before; n != tc.hits {
 				t.Errorf("max_redirects %v: %d requests, want %d", tc.max, n, tc.hits)
 			}

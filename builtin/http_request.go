@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -220,10 +221,25 @@ func (n *httpNode) requestError(ctx context.Context, method, url string, err err
 	if errors.Is(context.Cause(ctx), errHTTPTimeout) {
 		return fmt.Errorf("%s %s: %w after %v", method, url, errHTTPTimeout, n.timeout)
 	}
-	if errors.Is(err, redirect.ErrTooMany) {
-		return fmt.Errorf("%w (max_redirects raises the limit)", err)
+	if errors.Is(err, redirect.ErrRefused) {
+		// The *url.Error of a refused redirect names the Location header
+		// as written (often a bare path): name the request instead.
+		cause := unwrapURLError(err)
+		if errors.Is(err, redirect.ErrTooMany) {
+			return fmt.Errorf("%s %s: %w (max_redirects raises the limit)", method, url, cause)
+		}
+		return fmt.Errorf("%s %s: %w", method, url, cause)
 	}
 	return err // a *url.Error names the method and the URL
+}
+
+// unwrapURLError returns the cause of a *url.Error, or err.
+func unwrapURLError(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // isJSONType reports whether a Content-Type is JSON (application/json or
