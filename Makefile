@@ -13,8 +13,10 @@ flowrun:
 # is set, else against the local model server, which it installs, starts
 # and stops (scripts/chat.sh). FLOW=flows/chatbot-split.yaml runs the
 # other chatbot.
+FLOW ?= flows/chatbot.yaml
+
 chat:
-	./scripts/chat.sh
+	FLOW="$(FLOW)" ./scripts/chat.sh
 
 # test-deps installs what the tests need beyond Go (the local model
 # server's npm packages), or fails naming what is missing

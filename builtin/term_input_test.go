@@ -12,7 +12,7 @@ import (
 
 func TestTermInput(t *testing.T) {
 	var stdout strings.Builder
-	env := registry.Env{Stdin: strings.NewReader("hello\r\nworld\nlast"), Stdout: &stdout}
+	env := registry.Env{Stdin: strings.NewReader("hello\r\nworld\nlast"), Stdout: &stdout, Interactive: true}
 	n := nodetest.New(t, lookup(t, "term.input"), nodetest.Setup{Env: env, Params: map[string]any{"prompt": "you> "}})
 	for _, want := range []string{"hello", "world", "last"} {
 		checkResult(t, n.Run(t, nodetest.In{}), want, "")
@@ -37,4 +37,16 @@ func TestTermInputErrors(t *testing.T) {
 		t.Errorf("read error: err = %v, want the read error", res.Err)
 	}
 	wantParamError(t, buildErr(t, "term.input", nodetest.Setup{Params: map[string]any{"prompt": 1}}), "prompt", "want a string")
+}
+
+// TestTermInputPipe checks that outside a terminal no prompt is written:
+// stdout is the flow's output alone.
+func TestTermInputPipe(t *testing.T) {
+	var stdout strings.Builder
+	env := registry.Env{Stdin: strings.NewReader("hello\n"), Stdout: &stdout}
+	n := nodetest.New(t, lookup(t, "term.input"), nodetest.Setup{Env: env, Params: map[string]any{"prompt": "you> "}})
+	checkResult(t, n.Run(t, nodetest.In{}), "hello", "")
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q, want no prompt in a pipe", stdout.String())
+	}
 }

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,7 +17,9 @@ func termPrintSpec() registry.Spec {
 			"The input s is a stream input: from a streaming producer (such as an LLM's answer) each chunk is " +
 			"written as soon as it arrives, with sep between chunks; from a value producer it is the one value. " +
 			"A string is written as is, any other value as JSON. After the last chunk end is written (a line end " +
-			"by default). The text printed is kept for out only when something reads out.",
+			"by default). The text printed is kept for out only when something reads out. A stream interrupted " +
+			"by Ctrl-C is marked \" [interrupted]\". In an interactive flow the text appears above the line " +
+			"being typed at term.input's prompt.",
 		Inputs: []registry.Input{
 			{Name: "s", Stream: true, Doc: "What to print."},
 			{Name: "sep", Type: registry.String, Const: true, Default: "", HasDefault: true, Doc: "Written between chunks."},
@@ -44,6 +47,9 @@ func newTermPrintNode(cfg registry.Config, env registry.Env) (*termPrintNode, er
 		return nil, err
 	}
 	w := env.Stdout
+	if env.Console != nil {
+		w = env.Console.Stdout() // above the line being typed
+	}
 	if w == nil {
 		w = io.Discard
 	}
@@ -68,6 +74,15 @@ func (n *termPrintNode) Run(ctx context.Context, in registry.Inputs, out registr
 	var printed strings.Builder
 	for i := 0; ; i++ {
 		c, ok, err := s.Next(ctx)
+		if errors.Is(err, registry.ErrInterrupted) && ctx.Err() == nil {
+			// Ctrl-C cut the stream: what came is marked as cut short.
+			piece := " [interrupted]" + n.end
+			if _, err := io.WriteString(n.w, piece); err != nil {
+				return fmt.Errorf("write standard output: %w", err)
+			}
+			out.Set("out", printed.String()+" [interrupted]")
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/flowrun/flowrun/engine"
 	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/internal/console"
 	"github.com/flowrun/flowrun/registry"
 	"github.com/flowrun/flowrun/secret"
 )
@@ -297,10 +298,30 @@ func (p *program) load(cmd, file string, set []string) (*graph.Flow, error) {
 // there was nothing to interrupt); a second SIGINT, or SIGTERM, stops the
 // flow, which then ends with an error wrapping engine.ErrInterrupted.
 func (p *program) runWithSignals(ctx context.Context, flow *graph.Flow, opts engine.Options) (*engine.Result, error) {
+	if opts.Env.Interactive && opts.Env.Console == nil {
+		// One line editor for the nodes that read the terminal and print
+		// above it (term.input, term.print); a Ctrl-C typed at its
+		// prompt interrupts the answer in flight, as SIGINT does.
+		con := console.New(p.stdin, p.stdout)
+		defer con.Close()
+		opts.Env.Console = con
+		runner, err := engine.New(flow, opts)
+		if err != nil {
+			return nil, err
+		}
+		con.Interrupt = runner.Interrupt
+		return p.runRunner(ctx, runner, opts)
+	}
 	runner, err := engine.New(flow, opts)
 	if err != nil {
 		return nil, err
 	}
+	return p.runRunner(ctx, runner, opts)
+}
+
+// runRunner runs runner while watching SIGINT and SIGTERM, as
+// runWithSignals says.
+func (p *program) runRunner(ctx context.Context, runner *engine.Runner, opts engine.Options) (*engine.Result, error) {
 	sigs, stop := p.signals()
 	defer stop()
 	done := make(chan struct{})

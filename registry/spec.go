@@ -193,6 +193,12 @@ type Env struct {
 	Logger *slog.Logger
 	// Interactive is true when Stdin and Stdout are a terminal.
 	Interactive bool
+	// Console, when not nil, is the terminal of an interactive flow,
+	// shared by the nodes that read what the user types and print for
+	// them (term.input, term.print), so that output appears above the
+	// line being typed instead of in its middle. The CLI sets it when
+	// Interactive; nil means each node uses Stdin and Stdout.
+	Console Console
 	// Secrets holds the values that must never be shown, such as the
 	// API keys read through Getenv (which the CLI's Getenv records in
 	// it). The CLI masks them in Stderr, the log and the event log; a node
@@ -204,6 +210,20 @@ type Env struct {
 	// (read it with [Env.MaxValueBytes]): 0 means [DefaultMaxValueBytes],
 	// a negative number no limit. The engine sets it from its options.
 	ValueLimit int64
+}
+
+// A Console is one terminal shared by the nodes of an interactive flow:
+// a line editor reads lines, and what is written to Stdout appears above
+// the line being edited, which stays intact.
+type Console interface {
+	// ReadLine shows prompt and returns the line the user entered. It
+	// returns io.EOF at the end of input (Ctrl-D), an error of its own
+	// for a Ctrl-C that ends the chat, and ctx's cause when ctx is done
+	// first.
+	ReadLine(ctx context.Context, prompt string) (string, error)
+	// Stdout returns a writer whose output appears above the line being
+	// edited.
+	Stdout() io.Writer
 }
 
 // A Node is one instance of a node type in a running flow.

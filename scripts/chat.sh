@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the streaming chatbot (flows/chatbot.yaml). With OPENAI_BASE_URL set,
+# Runs the streaming chatbot ($FLOW, by default flows/chatbot.yaml; or
+# flows/chatbot-split.yaml). With OPENAI_BASE_URL set,
 # it talks to that server. Otherwise it sets up and starts the local model
 # server of tests/llmserver (node-llama-cpp serving the tiny stories260K
 # model from ../shared/models), runs the chatbot against it and stops the
@@ -7,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+flow="${FLOW:-flows/chatbot.yaml}"
 go build -o flowrun ./cmd/flowrun
 
 # On a terminal, job control runs the local server and flowrun in process
@@ -18,7 +20,7 @@ if [ -t 0 ]; then
 fi
 
 if [ -n "${OPENAI_BASE_URL:-}" ]; then
-	./flowrun flows/chatbot.yaml "$@"
+	./flowrun "$flow" "$@"
 	exit
 fi
 
@@ -56,4 +58,4 @@ if [ -z "${url:-}" ]; then
 	exit 1
 fi
 echo "chat: local model stories260K at $url (a tiny story model: it ignores questions, but its tokens are real)" >&2
-OPENAI_BASE_URL="$url/v1" OPENAI_MODEL=stories260k ./flowrun flows/chatbot.yaml "$@"
+OPENAI_BASE_URL="$url/v1" OPENAI_MODEL=stories260k ./flowrun "$flow" "$@"

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -388,5 +389,99 @@ func TestChatbotPTYCutAndReasoning(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("the screen:\n%s", c.scr.text())
+	}
+}
+
+// lastRow returns the last non-empty row of rows and its index.
+func lastRow(rows []string) (string, int) {
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i] != "" {
+			return rows[i], i
+		}
+	}
+	return "", -1
+}
+
+// TestChatbotSplitPTY uses flows/chatbot-split.yaml in a terminal as a
+// person does, checking the rendered screen: the prompt shows; while an
+// answer streams, text typed at the prompt stays intact on the last row
+// with the answer growing above it; Ctrl-C cuts the answer (marked
+// " [interrupted]", and kept in the conversation) and the prompt comes
+// back; the next prompt is answered; /exit ends with 0.
+func TestChatbotSplitPTY(t *testing.T) {
+	story, pieces := slowStory()
+	srv := llmtest.New(t, story, llmtest.Stream("Second", " answer."))
+	c := startPTY(t, chatCommand(srv.URL(), buildFlowrun(t), chatbotSplitFlow))
+	c.scr.waitUntil(t, "the prompt", func(rows []string) bool { return rows[0] == "you>" })
+	c.typeKeys("Tell me a long story\r")
+	c.typeKeys("typed meanwhile")
+	shown := strings.Join(pieces[:8], "")
+	c.scr.waitUntil(t, "the answer streaming above the typed text", func(rows []string) bool {
+		last, i := lastRow(rows)
+		return last == "you> typed meanwhile" && i >= 2 && strings.HasPrefix(rows[i-1], shown) && rows[0] == "you> Tell me a long story"
+	})
+	c.typeKeys("\x03") // Ctrl-C while the answer streams
+	c.scr.waitUntil(t, "the interrupted answer and the prompt", func(rows []string) bool {
+		last, i := lastRow(rows)
+		return last == "you>" && i >= 2 && strings.HasSuffix(rows[i-1], " [interrupted]")
+	})
+	c.typeKeys("And then?\r")
+	c.scr.waitUntil(t, "the second answer", func(rows []string) bool {
+		last, i := lastRow(rows)
+		return last == "you>" && i >= 2 && rows[i-1] == "Second answer." && rows[i-2] == "you> And then?"
+	})
+	c.typeKeys("/exit\r")
+	c.wantExit(0)
+	<-c.copied
+
+	rows := c.scr.rows()
+	if rows[0] != "you> Tell me a long story" || !strings.HasPrefix(rows[1], pieces[0]) {
+		t.Errorf("the first rows are %q, %q: want the prompt line, then the answer from column 0", rows[0], rows[1])
+	}
+	if col, _ := c.scr.cursor(); col != 0 {
+		t.Errorf("after the chat the cursor is at column %d, want 0", col)
+	}
+	reqs := requestMessages(t, srv.Requests())
+	if len(reqs) != 2 || len(reqs[1]) != 4 {
+		t.Fatalf("the server saw %+v; want 2 requests, the second with 4 messages", reqs)
+	}
+	partial, marked := strings.CutSuffix(reqs[1][2].Content, " [interrupted]")
+	if reqs[1][2].Role != "assistant" || !marked || !strings.HasPrefix(strings.Join(pieces, ""), partial) || len(partial) < len(shown) {
+		t.Errorf("the second request's assistant message is %+v: want the partial answer marked \" [interrupted]\"", reqs[1][2])
+	}
+	if t.Failed() {
+		t.Logf("the screen:\n%s", c.scr.text())
+	}
+}
+
+// TestChatbotSplitPTYEnd checks the other ways to end the split chatbot
+// in a terminal: Ctrl-C at an idle prompt and Ctrl-D end with 0, SIGTERM
+// while an answer streams ends with 130, promptly.
+func TestChatbotSplitPTYEnd(t *testing.T) {
+	bin := buildFlowrun(t)
+	for _, tt := range []struct {
+		name string
+		keys string
+		term bool
+		code int
+	}{
+		{"ctrl-c", "\x03", false, 0},
+		{"ctrl-d", "\x04", false, 0},
+		{"sigterm", "", true, 130},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			story, pieces := slowStory()
+			srv := llmtest.New(t, story)
+			c := startPTY(t, chatCommand(srv.URL(), bin, chatbotSplitFlow))
+			c.scr.waitUntil(t, "the prompt", func(rows []string) bool { return rows[0] == "you>" })
+			if tt.term {
+				c.typeKeys("Tell me a long story\r")
+				c.scr.waitUntil(t, "the answer streaming", func(rows []string) bool { return strings.HasPrefix(rows[1], pieces[0]) })
+				c.cmd.Process.Signal(syscall.SIGTERM)
+			} else {
+				c.typeKeys(tt.keys)
+			}
+			c.wantExit(tt.code)
+		})
 	}
 }
