@@ -237,7 +237,12 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 	for i, se := range tc.sets {
 		sets[i] = se.key + "=" + show(se.value)
 	}
-	flow, err := graph.Load(flowFile, src, r.opts.Registry, graph.Options{Getenv: getenv, Set: sets, ReadFile: os.ReadFile})
+	// Subflows come from inside the project, as for flowrun run.
+	read, err := subflowReader(flowFile)
+	if err != nil {
+		return nil, graph.ErrorList{{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: %v", tc.name, err)}}, nil
+	}
+	flow, err := graph.Load(flowFile, src, r.opts.Registry, graph.Options{Getenv: getenv, Set: sets, ReadFile: read})
 	if err != nil {
 		var list graph.ErrorList
 		if !errors.As(err, &list) {
@@ -563,4 +568,14 @@ func describeEnd(res *engine.Result, runErr error, log *eventLog) string {
 		return "failed: " + errText(runErr)
 	}
 	return res.Reason
+}
+
+// subflowReader returns a ReadFile that reads only subflows inside the
+// default root of flowFile (graph.DefaultRoot).
+func subflowReader(flowFile string) (func(string) ([]byte, error), error) {
+	root, err := graph.DefaultRoot(flowFile)
+	if err != nil {
+		return nil, err
+	}
+	return graph.ReadFileWithin(root)
 }
