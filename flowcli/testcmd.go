@@ -3,6 +3,7 @@ package flowcli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/flowrun/flowrun/flowtest"
+	"github.com/flowrun/flowrun/graph"
 )
 
 const testDescription = `Runs the unit tests of flows: the cases of test files named *_test.yaml
@@ -50,6 +52,8 @@ func (p *program) testCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "run", Usage: "run only the cases whose name matches `REGEX`"},
 			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also list the cases that passed, and the output of those that failed", DisableDefaultText: true},
 			&ucli.BoolFlag{Name: "update", Usage: "rewrite the expected values of failed equality expectations with what the flow produced", DisableDefaultText: true},
+			rootFlag(),
+			maxFileSizeFlag(),
 		},
 		Action: p.testAction,
 	}
@@ -58,6 +62,9 @@ func (p *program) testCommand() *ucli.Command {
 func (p *program) testAction(c *ucli.Context) error {
 	format, err := checkFormat(c, flowtest.Formats()...)
 	if err != nil {
+		return err
+	}
+	if err := p.parseMaxFileSize(c, helpName(c)); err != nil {
 		return err
 	}
 	var run *regexp.Regexp
@@ -75,7 +82,8 @@ func (p *program) testAction(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	runner, err := flowtest.New(flowtest.Options{Registry: reg, Run: run, Update: c.Bool("update"), Getenv: p.getenv})
+	runner, err := flowtest.New(flowtest.Options{Registry: reg, Run: run, Update: c.Bool("update"), Getenv: p.getenv,
+		Root: c.String("root"), MaxFileSize: p.maxFileSize})
 	if err != nil {
 		return err
 	}
@@ -88,7 +96,16 @@ func (p *program) testAction(c *ucli.Context) error {
 	for _, f := range files {
 		results = append(results, runner.RunFile(c.Context, f))
 	}
-	if err := flowtest.Report(p.stdout, results, format, c.Bool("verbose")); err != nil {
+	if st := p.styleFor(p.stdout); format == "text" && st.snippet {
+		// On a terminal, each problem and failure shows its source line.
+		diag := func(w io.Writer, fr *flowtest.FileResult, e *graph.Error) {
+			writeDiagnostics(w, graph.ErrorList{e}, sources(fr.Sources), st)
+		}
+		err = flowtest.ReportText(p.stdout, results, c.Bool("verbose"), diag)
+	} else {
+		err = flowtest.Report(p.stdout, results, format, c.Bool("verbose"))
+	}
+	if err != nil {
 		return err
 	}
 	code := flowtest.ExitCode(results)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/flowrun/flowrun/graph"
 )
 
 // Formats returns the output formats of [Report], the default first.
@@ -68,12 +70,24 @@ func Counts(results []*FileResult) (passed, failed, invalid int) {
 }
 
 func reportText(w io.Writer, results []*FileResult, verbose bool) error {
+	return ReportText(w, results, verbose, nil)
+}
+
+// ReportText writes the results in the text format, like [Report]. Each
+// located message (a problem in a file, a failed expectation) is written
+// by diag, which a terminal's caller can make show the source line; nil
+// writes "file:line:col: message" lines. A failure's diff follows its
+// message.
+func ReportText(w io.Writer, results []*FileResult, verbose bool, diag func(w io.Writer, fr *FileResult, e *graph.Error)) error {
+	if diag == nil {
+		diag = func(w io.Writer, _ *FileResult, e *graph.Error) { fmt.Fprintln(w, e.Error()) }
+	}
 	for _, fr := range results {
 		if fr.IOError != nil {
 			fmt.Fprintf(w, "%s: %v\n", fr.File, fr.IOError)
 		}
 		for _, e := range fr.Errors {
-			fmt.Fprintln(w, e.Error())
+			diag(w, fr, e)
 		}
 		for _, c := range fr.Cases {
 			if c.Passed() {
@@ -83,7 +97,8 @@ func reportText(w io.Writer, results []*FileResult, verbose bool) error {
 				continue
 			}
 			for _, f := range c.Failures {
-				fmt.Fprintln(w, f.Error())
+				diag(w, fr, &graph.Error{Pos: f.Pos, Msg: f.Summary()})
+				writeDiff(w, f.Diff)
 			}
 			if verbose {
 				writeOutput(w, "stdout", c.Stdout)
@@ -96,6 +111,15 @@ func reportText(w io.Writer, results []*FileResult, verbose bool) error {
 	}
 	_, err := fmt.Fprintln(w, summary(results))
 	return err
+}
+
+func writeDiff(w io.Writer, diff string) {
+	if diff == "" {
+		return
+	}
+	for _, line := range strings.Split(strings.TrimRight(diff, "\n"), "\n") {
+		fmt.Fprintf(w, "    %s\n", line)
+	}
 }
 
 func writeOutput(w io.Writer, name, s string) {

@@ -35,6 +35,12 @@ type Options struct {
 	// Getenv reads PATH, HOME and TMPDIR for the flows (a case's env:
 	// sets the rest); nil means os.Getenv.
 	Getenv func(string) string
+	// Root confines the subflows a flow under test may read, as
+	// `flowrun run --root` does; empty means graph.DefaultRoot of the flow.
+	Root string
+	// MaxFileSize bounds test, flow and subflow files (0:
+	// graph.DefaultMaxFileSize).
+	MaxFileSize int64
 }
 
 // A Runner runs test files. Create it with [New]; it is safe to use from
@@ -78,6 +84,9 @@ type FileResult struct {
 	Cases []*CaseResult
 	// Updated counts the expectations --update rewrote.
 	Updated int
+	// Sources holds the text of the files read for this test file (the
+	// test file, its flows and their subflows), by path, for snippets.
+	Sources map[string][]byte
 }
 
 // A CaseResult is the result of one case.
@@ -142,12 +151,13 @@ func (fr *FileResult) Failed() bool {
 // RunFile runs the selected cases of one test file. With Options.Update
 // it then rewrites the expectations that failed.
 func (r *Runner) RunFile(ctx context.Context, file string) *FileResult {
-	fr := &FileResult{File: file}
-	src, err := os.ReadFile(file)
+	fr := &FileResult{File: file, Sources: map[string][]byte{}}
+	src, err := graph.ReadFile(file, r.opts.MaxFileSize)
 	if err != nil {
 		fr.IOError = err
 		return fr
 	}
+	fr.Sources[file] = src
 	s, errs := r.parseSuite(file, src)
 	if len(errs) > 0 {
 		fr.Errors = dedupe(errs)
@@ -158,7 +168,7 @@ func (r *Runner) RunFile(ctx context.Context, file string) *FileResult {
 		if r.opts.Run != nil && !r.opts.Run.MatchString(tc.name) {
 			continue
 		}
-		cr, errs, ed := r.runCase(ctx, s, tc)
+		cr, errs, ed := r.runCase(ctx, s, tc, fr.Sources)
 		if len(errs) > 0 {
 			fr.Errors = append(fr.Errors, errs...)
 			continue
@@ -215,12 +225,33 @@ const (
 // runCase runs one case. It returns the case's result, or the problems
 // that make the case invalid (its flow, or a name that is not in it), and
 // the edits --update would make.
-func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResult, graph.ErrorList, []edit) {
+func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase, srcs map[string][]byte) (*CaseResult, graph.ErrorList, []edit) {
 	cr := &CaseResult{Name: tc.name, Pos: tc.pos}
 	flowFile := filepath.Join(filepath.Dir(s.doc.file), filepath.FromSlash(tc.flow))
-	src, err := os.ReadFile(flowFile)
+	cannot := func(err error) graph.ErrorList {
+		return graph.ErrorList{{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: cannot read the flow under test: %v", tc.name, err)}}
+	}
+	src, err := graph.ReadFile(flowFile, r.opts.MaxFileSize)
 	if err != nil {
-		return nil, graph.ErrorList{{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: cannot read the flow under test: %v", tc.name, err)}}, nil
+		return nil, cannot(err), nil
+	}
+	srcs[flowFile] = src
+	root := r.opts.Root
+	if root == "" {
+		if root, err = graph.DefaultRoot(flowFile); err != nil {
+			return nil, cannot(err), nil
+		}
+	}
+	readWithin, err := graph.ReadFileWithinLimit(root, r.opts.MaxFileSize)
+	if err != nil {
+		return nil, cannot(err), nil
+	}
+	readSubflow := func(path string) ([]byte, error) {
+		b, err := readWithin(path)
+		if err == nil {
+			srcs[path] = b
+		}
+		return b, err
 	}
 	getenv := func(k string) string {
 		if v, ok := tc.env[k]; ok {
@@ -237,12 +268,7 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase) (*CaseResu
 	for i, se := range tc.sets {
 		sets[i] = se.key + "=" + show(se.value)
 	}
-	// Subflows come from inside the project, as for flowrun run.
-	read, err := subflowReader(flowFile)
-	if err != nil {
-		return nil, graph.ErrorList{{Pos: tc.flowPos, Msg: fmt.Sprintf("case %q: %v", tc.name, err)}}, nil
-	}
-	flow, err := graph.Load(flowFile, src, r.opts.Registry, graph.Options{Getenv: getenv, Set: sets, ReadFile: read})
+	flow, err := graph.Load(flowFile, src, r.opts.Registry, graph.Options{Getenv: getenv, Set: sets, ReadFile: readSubflow, MaxFileSize: r.opts.MaxFileSize})
 	if err != nil {
 		var list graph.ErrorList
 		if !errors.As(err, &list) {
@@ -568,14 +594,4 @@ func describeEnd(res *engine.Result, runErr error, log *eventLog) string {
 		return "failed: " + errText(runErr)
 	}
 	return res.Reason
-}
-
-// subflowReader returns a ReadFile that reads only subflows inside the
-// default root of flowFile (graph.DefaultRoot).
-func subflowReader(flowFile string) (func(string) ([]byte, error), error) {
-	root, err := graph.DefaultRoot(flowFile)
-	if err != nil {
-		return nil, err
-	}
-	return graph.ReadFileWithin(root)
 }
