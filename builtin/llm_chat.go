@@ -29,6 +29,8 @@ func llmChatSpec() registry.Spec {
 	return registry.Spec{
 		Type:    "llm.chat",
 		Effects: []registry.Effect{registry.Net},
+		// Ctrl-C cuts the answer; the run sets it marked " [interrupted]".
+		Interruptible: true,
 		Doc: "Streams a chat completion from an OpenAI-compatible server.\n\n" +
 			"Sends the messages to base_url + /chat/completions with stream: true and emits each piece of the answer " +
 			"on out as it arrives; the final value of out is the whole answer. Works with llama.cpp's llama-server, " +

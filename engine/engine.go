@@ -75,7 +75,8 @@ type Result struct {
 	// or ReasonFailed.
 	Reason string
 	// StoppedBy names the node that ended the flow (ReasonStopped) or
-	// failed (ReasonFailed).
+	// failed (ReasonFailed); it is empty when the user ended an
+	// interactive flow at a prompt ([InterruptEnded]).
 	StoppedBy string
 	// StopReason is why the node named by StoppedBy ended the flow, when
 	// it said so with a registry.StopError (control.stop's reason).
@@ -110,9 +111,11 @@ type Runner struct {
 	reason     string
 	stoppedBy  string
 	stopReason string
-	err        error
-	limitNodes []*nodeState
-	started    bool
+	// interactive: a node reads the terminal, which is one (Interactive).
+	interactive bool
+	err         error
+	limitNodes  []*nodeState
+	started     bool
 	// startOrder lists the nodes in the order of their first run, for
 	// closing them in reverse.
 	startOrder []*nodeState
@@ -150,6 +153,7 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 		env.ValueLimit = opts.MaxValueBytes
 	}
 	r.maxValue = env.MaxValueBytes()
+	r.interactive = env.Interactive && slices.ContainsFunc(flow.Nodes, func(n *graph.Node) bool { return readsTerminal(n.Spec) })
 	r.nodes = make([]*nodeState, len(flow.Nodes))
 	for i, gn := range flow.Nodes {
 		r.nodes[i] = newNodeState(gn)
@@ -316,23 +320,97 @@ func (r *Runner) result() (*Result, error) {
 	return res, nil
 }
 
-// Interrupt stops the streams in flight: every streaming run in progress is
-// cancelled as if its consumers had cancelled it (its final value is what
-// it emitted so far) and the flow goes on. It returns how many runs it
-// cancelled, so a caller can stop the flow instead when there was nothing
-// to interrupt.
-func (r *Runner) Interrupt() int {
+// An Interruption says what [Runner.Interrupt] did.
+type Interruption int
+
+// What an interrupt does.
+const (
+	// InterruptStopped: the flow stops as with [Runner.Stop] (the flow is
+	// not interactive, or work that cannot be interrupted was running).
+	InterruptStopped Interruption = iota
+	// InterruptCut: the interruptible runs in flight were cut; the flow
+	// goes on.
+	InterruptCut
+	// InterruptEnded: in an interactive flow nothing but the terminal
+	// readers was running (the user was at a prompt): the flow ends
+	// cleanly, with ReasonStopped and no StoppedBy.
+	InterruptEnded
+	// InterruptIgnored: the flow was already ending, or not running.
+	InterruptIgnored
+)
+
+func (i Interruption) String() string {
+	switch i {
+	case InterruptStopped:
+		return "stopped"
+	case InterruptCut:
+		return "cut"
+	case InterruptEnded:
+		return "ended"
+	}
+	return "ignored"
+}
+
+// Interactive reports whether the flow is interactive: a node reads the
+// terminal (its type declares registry.Terminal) and Options.Env says
+// standard input and output are a terminal. Interrupts treat such a flow
+// as a session that goes on (see [Runner.Interrupt]).
+func (r *Runner) Interactive() bool { return r.interactive }
+
+// Interrupt handles the user's interrupt (Ctrl-C, SIGINT); call it from
+// another goroutine while Run runs.
+//
+// In a flow that is not [Runner.Interactive], it stops the flow like
+// [Runner.Stop]: Run returns ErrInterrupted. In an interactive flow, it
+// cuts the runs in flight of interruptible types (registry.Spec.
+// Interruptible, such as an LLM's answer) and the flow goes on: each
+// gives its consumers what it chooses, its stream readers see their
+// stream end with registry.ErrInterrupted. With no such run in flight and
+// nothing else running but the nodes that read the terminal, the user was
+// at a prompt: the flow ends cleanly (ReasonStopped). With other work
+// running, the flow stops like Stop.
+//
+// Whatever happens, no value of a run cut short is passed on as if it
+// were complete: a run that ended only because an interrupted stream
+// reached it does not update its final values, and when a value input
+// would consume it the flow stops instead (see docs/execution.md).
+func (r *Runner) Interrupt() Interruption {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
+	if r.ctx == nil || r.stopping {
+		return InterruptIgnored
+	}
+	if !r.interactive {
+		r.stopLocked(ReasonInterrupted, "", nil)
+		return InterruptStopped
+	}
+	cut, busy := 0, false
 	for _, ns := range r.nodes {
-		if ns.running && ns.cur != nil && ns.cur.cancel != nil {
+		switch {
+		case !ns.running:
+		case ns.n.Spec.Interruptible && ns.cur.cancel != nil:
 			ns.cur.interrupted.Store(true)
 			ns.cur.cancel(ErrInterrupted)
-			n++
+			cut++
+		case !readsTerminal(ns.n.Spec):
+			busy = true
 		}
 	}
-	return n
+	switch {
+	case cut > 0:
+		return InterruptCut
+	case busy:
+		r.stopLocked(ReasonInterrupted, "", nil)
+		return InterruptStopped
+	}
+	r.stopLocked(ReasonStopped, "", nil)
+	return InterruptEnded
+}
+
+// readsTerminal reports whether the type declares that it reads the
+// terminal.
+func readsTerminal(s *registry.Spec) bool {
+	return slices.Contains(s.Effects, registry.Terminal)
 }
 
 // Stop ends the flow: in-flight runs are cancelled and Run returns an

@@ -233,36 +233,6 @@ func blockingType(reg *registry.Registry, started chan<- struct{}) {
 		}})
 }
 
-func TestInterruptCancelsStreamsAndGoesOn(t *testing.T) {
-	tr := &trace{}
-	reg := testRegistry(tr)
-	started := make(chan struct{}, 1)
-	blockingType(reg, started)
-	flow := newBuilder(t, reg).
-		node("answer", "block").
-		node("shown", "collect", "s=answer").
-		node("kept", "identity", "x=answer").
-		build()
-	r, err := New(flow, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		<-started
-		r.Interrupt()
-	}()
-	res, err := r.Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	equal(t, "reason", res.Reason, ReasonDone)
-	// The stream reader sees its stream end with ErrInterrupted and keeps
-	// what arrived; the value consumer gets what was emitted.
-	equal(t, "shown", res.Final["shown"]["out"], []any{"partial"})
-	equal(t, "kept", res.Final["kept"]["out"], "partial")
-	equal(t, "reader saw the interrupt", tr.only("shown interrupted"), []string{"shown interrupted"})
-}
-
 func TestCancelledContextInterrupts(t *testing.T) {
 	reg := testRegistry(nil)
 	started := make(chan struct{}, 1)

@@ -14,8 +14,11 @@ import (
 // "chunk" or "end"), "node" and "run" (the run's number, from 1). A start
 // event has "inputs" (the value of every value input) and, when some input
 // was fed from its default, "defaulted". A chunk event has "output" and
-// "value". An end event has "outputs" (the run's final values) and, for a
-// failed run, "error".
+// "value". An end event has "outputs" (the run's final values), for a
+// failed run "error", and for a run that ended the flow "stop": why
+// (control.stop's reason, or the stop error). A run cut short by an
+// interrupt or by the end of the flow has "cut": true and no outputs,
+// since its values are not passed on.
 type eventLog struct {
 	mu  sync.Mutex
 	w   *bufio.Writer
@@ -41,6 +44,7 @@ type event struct {
 	Outputs   map[string]any `json:"outputs,omitempty"`
 	Error     string         `json:"error,omitempty"`
 	Stop      string         `json:"stop,omitempty"`
+	Cut       bool           `json:"cut,omitempty"`
 }
 
 func (l *eventLog) write(e *event) {
@@ -80,9 +84,14 @@ func (l *eventLog) end(ru *run, err error) {
 	if l == nil {
 		return
 	}
-	e := &event{Event: "end", Node: ru.node.n.ID, Run: ru.gen + 1, Outputs: map[string]any{}}
-	for i, o := range ru.node.outputs {
-		e.Outputs[o.Name] = ru.finals[i]
+	e := &event{Event: "end", Node: ru.node.n.ID, Run: ru.gen + 1}
+	if ru.cut {
+		e.Cut = true // its values are not passed on
+	} else {
+		e.Outputs = make(map[string]any, len(ru.node.outputs))
+		for i, o := range ru.node.outputs {
+			e.Outputs[o.Name] = ru.finals[i]
+		}
 	}
 	if err != nil {
 		e.Error = err.Error()

@@ -48,6 +48,11 @@ type run struct {
 	// the run fails with it, whatever the node did with Emit's error.
 	tooLarge error
 
+	// cut is set when the run ended only because an interrupt reached it
+	// through a stream it read, or because the flow is ending: its values
+	// are not passed on.
+	cut bool
+
 	reported bool  // failed under on_error: continue
 	failure  error // that failure, for its stream consumers
 	stop     bool  // the node asked to end the flow
@@ -74,7 +79,7 @@ func newRun(r *Runner, ns *nodeState) *run {
 		clear(ru.set)
 		clear(ru.finals)
 		ru.gen, ru.ctx, ru.emitted, ru.misuse, ru.tooLarge = ns.gen, r.ctx, 0, nil, nil
-		ru.reported, ru.failure, ru.stop, ru.done = false, nil, false, false
+		ru.reported, ru.failure, ru.stop, ru.done, ru.cut = false, nil, false, false, false
 		ru.stopNote, ru.stopReason = "", ""
 		ru.interrupted.Store(false)
 		return ru
@@ -91,8 +96,10 @@ func newRun(r *Runner, ns *nodeState) *run {
 		set:       make([]bool, nOut),
 		finals:    make([]any, nOut),
 	}
-	if ns.streams {
+	if ns.streams || ns.n.Spec.Interruptible {
 		ru.ctx, ru.cancel = context.WithCancelCause(r.ctx)
+	}
+	if ns.streams {
 		ru.outQueues = make([][]*chunkQueue, nOut)
 		ru.acc = make([]registry.Accumulator, nOut)
 		ru.emittedOn = make([]bool, nOut)
@@ -279,10 +286,13 @@ func (ru *run) execute() error {
 		}
 		switch {
 		case err == nil, ru.cancelled():
+			// Done, or stopped by a consumer or an interrupt of its own:
+			// its values are the ones it gives.
 			return nil
 		case errors.Is(err, registry.ErrCancelled) && r.ctx.Err() == nil:
-			// Cut short because a stream it read was cancelled or
-			// interrupted upstream: an end, not a failure.
+			// Cut short because a stream it read was interrupted
+			// upstream: an end, not a failure, but not a value either.
+			ru.cut = true
 			return nil
 		case errors.Is(err, registry.ErrStop):
 			ru.stop, ru.stopNote = true, err.Error()
@@ -296,6 +306,7 @@ func (ru *run) execute() error {
 			return nil
 		case r.ctx.Err() != nil:
 			// The flow is ending; this run's error is a consequence.
+			ru.cut = true
 			return nil
 		}
 		if attempt >= attempts || ru.emitted > 0 {
@@ -382,7 +393,7 @@ func (ru *run) finish(err error) {
 	switch {
 	case ru.reported:
 		streamErr = ru.failure
-	case ru.interrupted.Load():
+	case ru.interrupted.Load(), ru.cut:
 		streamErr = registry.ErrInterrupted
 	}
 	for i, qs := range ru.outQueues {

@@ -156,6 +156,17 @@ func (ns *nodeState) findNeeds(all bool) {
 	}
 }
 
+// valueConsumer returns a node that takes one of ns's final values, or
+// nil.
+func (ns *nodeState) valueConsumer() *nodeState {
+	for _, e := range ns.consumers {
+		if e.valueOf() {
+			return e.to
+		}
+	}
+	return nil
+}
+
 // valueOf reports whether the edge takes its producer's final value (not
 // an ordering, nor a stream reader of a streaming producer's chunks).
 func (e *edge) valueOf() bool {
@@ -321,9 +332,25 @@ func (r *Runner) complete(ru *run, err error) *run {
 		r.log.Debug("node done", "node", ns.n.ID)
 		return r.drain()
 	}
+	if ru.cut {
+		if !r.stopping {
+			if c := ns.valueConsumer(); c != nil {
+				// Going on would hand it a cut value: stop instead.
+				r.log.Info(fmt.Sprintf("interrupted: stopping the flow, since node %q would take a value of node %q that the interrupt cut short", c.n.ID, ns.n.ID))
+				r.stopLocked(ReasonInterrupted, "", nil)
+			}
+		}
+		if r.stopping {
+			// The run does not count and its values are dropped.
+			return r.drain()
+		}
+		// Its stream readers took the run: it counts, but its final
+		// values stay those of its last complete run.
+		copy(ru.finals, ns.final)
+	}
 	ns.gen++
 	copy(ns.final, ru.finals)
-	if ns.streams {
+	if ns.streams && !ru.cut {
 		for i, set := range ru.set {
 			ns.known[i] = ns.need[i] || set
 		}

@@ -178,10 +178,13 @@ func TestWatchSignals(t *testing.T) {
 		signals []os.Signal
 		want    []event
 	}{
-		{"first SIGINT interrupts", []os.Signal{os.Interrupt}, []event{"interrupt"}},
-		{"second SIGINT stops", []os.Signal{os.Interrupt, os.Interrupt}, []event{"interrupt", "stop"}},
+		{"SIGINT interrupts", []os.Signal{os.Interrupt}, []event{"interrupt"}},
+		// However soon it follows the first: the engine decides what an
+		// interrupt does.
+		{"every SIGINT interrupts", []os.Signal{os.Interrupt, os.Interrupt, os.Interrupt}, []event{"interrupt", "interrupt", "interrupt"}},
 		{"SIGTERM stops", []os.Signal{syscall.SIGTERM}, []event{"stop"}},
 		{"SIGTERM after SIGINT stops", []os.Signal{os.Interrupt, syscall.SIGTERM}, []event{"interrupt", "stop"}},
+		{"SIGINT after SIGTERM", []os.Signal{syscall.SIGTERM, os.Interrupt}, []event{"stop", "interrupt"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,8 +27,11 @@ const runDescription = `Loads FLOW, checks it like "flowrun validate" (an invali
 without running anything) and runs it until no node can run, a node stops
 the flow, a generation limit is reached or a node fails.
 
-Ctrl-C (SIGINT) interrupts the work in flight; a second Ctrl-C, or SIGTERM,
-stops the flow (exit 130).
+In a flow that reads the terminal (such as the chatbot), Ctrl-C cuts what
+is in flight (the answer being streamed) and the flow goes on, however
+often it is pressed; Ctrl-C at a prompt ends the flow (exit 0). In any
+other flow Ctrl-C (SIGINT) stops the flow like SIGTERM: the runs in flight
+are cancelled, nothing starts with a value they cut short, exit 130.
 
 Examples:
    flowrun run flows/chatbot.yaml
@@ -293,10 +296,14 @@ func (p *program) load(cmd, file string, set []string) (*graph.Flow, error) {
 	return flow, err
 }
 
-// runWithSignals runs flow while watching SIGINT and SIGTERM: the first
-// SIGINT interrupts the runs in flight and the flow goes on (it stops when
-// there was nothing to interrupt); a second SIGINT, or SIGTERM, stops the
-// flow, which then ends with an error wrapping engine.ErrInterrupted.
+// runWithSignals runs flow while watching SIGINT and SIGTERM. SIGINT is
+// the user's interrupt, engine.Runner.Interrupt: in an interactive flow
+// (a node reads the terminal) it cuts what is in flight, such as the
+// chatbot's answer, however soon it follows another, and at a prompt it
+// ends the flow cleanly; in any other flow it stops the flow like
+// SIGTERM. SIGTERM stops the flow, which then ends with an error wrapping
+// engine.ErrInterrupted (exit 130). Signals that arrive while the flow
+// shuts down change nothing.
 func (p *program) runWithSignals(ctx context.Context, flow *graph.Flow, opts engine.Options) (*engine.Result, error) {
 	if opts.Env.Interactive && opts.Env.Console == nil {
 		// One line editor for the nodes that read the terminal and print
@@ -309,7 +316,16 @@ func (p *program) runWithSignals(ctx context.Context, flow *graph.Flow, opts eng
 		if err != nil {
 			return nil, err
 		}
-		con.Interrupt = runner.Interrupt
+		con.Interrupt = func() int {
+			// The console goes on with its prompt only when an answer was
+			// cut; otherwise the engine ended or stopped the flow.
+			did := runner.Interrupt()
+			opts.Logger.Debug("interrupt at the prompt", "effect", did.String())
+			if did == engine.InterruptCut {
+				return 1
+			}
+			return 0
+		}
 		return p.runRunner(ctx, runner, opts)
 	}
 	runner, err := engine.New(flow, opts)
@@ -327,46 +343,31 @@ func (p *program) runRunner(ctx context.Context, runner *engine.Runner, opts eng
 	done := make(chan struct{})
 	defer close(done)
 	interrupt := func() {
-		if runner.Interrupt() == 0 {
-			opts.Logger.Info("nothing to interrupt: stopping the flow")
-			runner.Stop()
-		} else {
-			// A debug record: at info it would land in the middle of the
-			// flow's own output, such as the chatbot's answer and its
-			// " [interrupted]" mark.
-			opts.Logger.Debug("interrupted the runs in flight; press Ctrl-C again to stop the flow")
-		}
+		// A debug record: at info it would land in the middle of the
+		// flow's own output, such as the chatbot's answer and its
+		// " [interrupted]" mark.
+		opts.Logger.Debug("interrupt", "effect", runner.Interrupt().String(), "interactive", runner.Interactive())
 	}
 	go watchSignals(sigs, done, interrupt, runner.Stop)
 	return runner.Run(ctx)
 }
 
-// watchSignals calls interrupt on a SIGINT and stop on a SIGINT that
-// follows another within secondInterruptWindow, or on SIGTERM, until done
-// is closed.
+// watchSignals calls interrupt on every SIGINT and stop on SIGTERM, until
+// done is closed.
 func watchSignals(sigs <-chan os.Signal, done <-chan struct{}, interrupt, stop func()) {
-	var last time.Time
 	for {
 		select {
 		case <-done:
 			return
 		case s := <-sigs:
-			// A Ctrl-C long after the previous one is a new interrupt (the
-			// chatbot's user stops one answer, later another); one that
-			// follows quickly means "stop".
-			if s == syscall.SIGTERM || !last.IsZero() && time.Since(last) < secondInterruptWindow {
+			if s == syscall.SIGTERM {
 				stop()
-				return
+				continue
 			}
-			last = time.Now()
 			interrupt()
 		}
 	}
 }
-
-// secondInterruptWindow is how soon a second SIGINT must follow the first
-// to stop the flow rather than interrupt the runs in flight again.
-const secondInterruptWindow = 3 * time.Second
 
 // writeFinal prints {"node": {"output": value}} for every node of flow as
 // indented JSON; a node that never completed a run maps to null.

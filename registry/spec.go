@@ -105,6 +105,16 @@ type Spec struct {
 	// its previous value, instead of waiting to be asked: an input reader
 	// that reads the next line while the rest of the flow works.
 	Live bool
+	// Interruptible marks a type whose runs the user may cut with an
+	// interrupt (Ctrl-C) in an interactive flow, such as an LLM's answer:
+	// the run's context is cancelled with [ErrInterrupted], and the run
+	// then gives its consumers what it chooses (llm.chat sets the partial
+	// answer marked " [interrupted]"): the values it Set, else the
+	// accumulation of the chunks it emitted. Runs of other types are never
+	// cut by an interrupt, and a value produced by a run that ended only
+	// because an interrupted stream reached it is never passed on (see
+	// docs/execution.md, "Interrupts").
+	Interruptible bool
 	// Effects lists what the type does besides computing outputs from
 	// inputs: runs processes, reads or writes files, uses the network,
 	// reads the terminal. Nil means none. A [Policy] refuses types by
