@@ -34,8 +34,9 @@ type Options struct {
 // JSON Schema generated from reg (after applying Options.Set and
 // interpolating ${VAR} in constants); and meaning: node types, inputs,
 // outputs and references, subflows (expanded in place, read with
-// Options.ReadFile), constants against their types, each type's Check, and
-// cycles, each of which needs a node that can start it from defaults.
+// Options.ReadFile), constants against their types, connections against
+// the types of their ends, each type's Check, and cycles, each of which
+// needs a node that can start it from defaults.
 func Load(filename string, src []byte, reg *registry.Registry, opts Options) (*Flow, error) {
 	if reg == nil {
 		reg = registry.New()
@@ -50,6 +51,7 @@ func Load(filename string, src []byte, reg *registry.Registry, opts Options) (*F
 		return nil, finish(errs)
 	}
 	flow := l.expand(raw)
+	checkConnections(flow, &l.errs)
 	// Cycles are analysed even when other meaning errors were found: the
 	// analysis uses only the connections that resolved, so it adds no
 	// cascade, and a cycle that cannot start is worth knowing at once.

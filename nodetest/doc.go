@@ -9,8 +9,9 @@
 // given take their defaults, Spec.Check and Spec.New see the same
 // [registry.Config] as in a flow. Running it checks the run-time contract
 // of package registry and fails the test on a breach: a value that is not
-// JSON-shaped, an output the type does not declare, Emit from a type that
-// does not stream, or an input value the node modified.
+// JSON-shaped, an output the type does not declare, a value not of the
+// output's declared type, Emit from a type that does not stream, or an
+// input value the node modified.
 //
 // A test of a type "greet.hello" with a parameter "greeting":
 //

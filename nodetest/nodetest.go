@@ -399,6 +399,18 @@ type outputs struct {
 	done    bool
 }
 
+// checkType fails the test when v is not of the declared type of the
+// output name (see registry.Output.Type).
+func (o *outputs) checkType(op, name string, v any) {
+	i := o.spec.OutputIndex(name)
+	if i < 0 {
+		return
+	}
+	if typ := o.spec.Outputs[i].Type; !typ.Accepts(v) {
+		o.t.Errorf("nodetest: %s: %s(%q): output %q is declared %s, got %T %v", o.spec.Type, op, name, name, typ, v, v)
+	}
+}
+
 // errConsumerCancelled is the cause of a run cancelled by In.CancelAfter.
 var errConsumerCancelled = errors.New("nodetest: consumer cancelled the stream")
 
@@ -416,6 +428,7 @@ func (o *outputs) Set(name string, v any) {
 	if err := checkJSON(v); err != nil {
 		o.t.Errorf("nodetest: %s: Set(%q): %v", o.spec.Type, name, err)
 	}
+	o.checkType("Set", name, v)
 	o.res.Set[name] = v
 }
 
@@ -437,6 +450,7 @@ func (o *outputs) Emit(ctx context.Context, name string, chunk any) error {
 	if err := checkJSON(chunk); err != nil {
 		o.t.Errorf("nodetest: %s: Emit(%q): %v", o.spec.Type, name, err)
 	}
+	o.checkType("Emit", name, chunk)
 	if o.runCtx.Err() != nil || ctx.Err() != nil {
 		o.mu.Unlock()
 		return fmt.Errorf("emit: %w", registry.ErrCancelled)

@@ -256,6 +256,32 @@ func TestContractViolations(t *testing.T) {
 	}
 }
 
+// wrongTypeNode sets and emits values its outputs do not declare.
+type wrongTypeNode struct{}
+
+func (wrongTypeNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+	out.Set("n", "three")
+	return out.Emit(ctx, "s", 3)
+}
+
+func TestOutputTypes(t *testing.T) {
+	spec := registry.Spec{
+		Type:    "test.types",
+		Streams: true,
+		Outputs: []registry.Output{{Name: "n", Type: registry.Number}, {Name: "s", Type: registry.String}},
+		New:     func(registry.Config, registry.Env) (registry.Node, error) { return wrongTypeNode{}, nil },
+	}
+	msgs := runRecorded(t, func(tb testing.TB) {
+		New(tb, &spec, Setup{}).Run(tb, In{})
+	})
+	joined := strings.Join(msgs, "\n")
+	for _, want := range []string{`Set("n"): output "n" is declared number, got string three`, `Emit("s"): output "s" is declared string, got int 3`} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("messages %q do not mention %q", joined, want)
+		}
+	}
+}
+
 func TestDocProblems(t *testing.T) {
 	reg := registry.New()
 	if err := reg.Register(passSpec); err != nil {

@@ -47,6 +47,17 @@ func (t JSONType) Accepts(v any) bool {
 	return false
 }
 
+// CanFeed reports whether an output of type t can ever give a value that
+// an input of type in accepts: always when either is [Any]; [Number] and
+// [Integer] feed each other (a number may be whole); other types only
+// themselves. The loader rejects a connection for which it is false.
+func (t JSONType) CanFeed(in JSONType) bool {
+	if t == Any || in == Any || t == in {
+		return true
+	}
+	return (t == Number && in == Integer) || (t == Integer && in == Number)
+}
+
 // An Input declares one input of a node type.
 type Input struct {
 	// Name is the input's name in flow files: lower case, [a-z][a-z0-9_]*.
@@ -77,9 +88,17 @@ func (in Input) Required() bool { return !in.HasDefault }
 // An Output declares one output of a node type. The first output is the one
 // a bare reference to the node ("node" rather than "node.output") means.
 type Output struct {
+	// Name is the output's name in flow files: lower case, [a-z][a-z0-9_]*.
 	Name string
+	// Type is the JSON type of the output's final value and, for a
+	// streaming type, of each chunk; null is always allowed. Any (the zero
+	// value) promises nothing. The loader rejects a connection from this
+	// output to an input whose type can never accept it (see
+	// [JSONType.CanFeed]), and nodetest fails a run that sets or emits a
+	// value of another type.
 	Type JSONType
-	Doc  string
+	// Doc is one sentence for `flowrun explain`.
+	Doc string
 }
 
 // A Spec declares a node type: everything the loader, the schema generator,
