@@ -406,8 +406,9 @@ func lastRow(rows []string) (string, int) {
 // person does, checking the rendered screen: the prompt shows; while an
 // answer streams, text typed at the prompt stays intact on the last row
 // with the answer growing above it; Ctrl-C cuts the answer (marked
-// " [interrupted]", and kept in the conversation) and the prompt comes
-// back; the next prompt is answered; /exit ends with 0.
+// " [interrupted]", and kept in the conversation) and leaves the typed
+// text at the prompt; the prompt, completed, is answered; /exit ends
+// with 0.
 func TestChatbotSplitPTY(t *testing.T) {
 	story, pieces := slowStory()
 	srv := llmtest.New(t, story, llmtest.Stream("Second", " answer."))
@@ -421,14 +422,14 @@ func TestChatbotSplitPTY(t *testing.T) {
 		return last == "you> typed meanwhile" && i >= 2 && strings.HasPrefix(rows[i-1], shown) && rows[0] == "you> Tell me a long story"
 	})
 	c.typeKeys("\x03") // Ctrl-C while the answer streams
-	c.scr.waitUntil(t, "the interrupted answer and the prompt", func(rows []string) bool {
+	c.scr.waitUntil(t, "the interrupted answer, and the prompt with the typed text", func(rows []string) bool {
 		last, i := lastRow(rows)
-		return last == "you>" && i >= 2 && strings.HasSuffix(rows[i-1], " [interrupted]")
+		return last == "you> typed meanwhile" && i >= 2 && strings.HasSuffix(rows[i-1], " [interrupted]")
 	})
-	c.typeKeys("And then?\r")
+	c.typeKeys(" - and then?\r")
 	c.scr.waitUntil(t, "the second answer", func(rows []string) bool {
 		last, i := lastRow(rows)
-		return last == "you>" && i >= 2 && rows[i-1] == "Second answer." && rows[i-2] == "you> And then?"
+		return last == "you>" && i >= 2 && rows[i-1] == "Second answer." && rows[i-2] == "you> typed meanwhile - and then?"
 	})
 	c.typeKeys("/exit\r")
 	c.wantExit(0)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -40,8 +41,11 @@ type Console struct {
 	rl      *readline.Instance
 	state   *term.State // raw mode to restore
 	closed  bool
-	row     []rune   // the unfinished last row of output, shown above the prompt
-	pending []string // lines entered while output was unfinished, shown when it ends a line
+	closing bool       // Close is restoring the terminal
+	typedMu sync.Mutex // guards typed, which the editor's listener sets
+	typed   []rune     // the editor's line after the last key
+	row     []rune     // the unfinished last row of output, shown above the prompt
+	pending []string   // lines entered while output was unfinished, shown when it ends a line
 }
 
 // New returns a console on the terminal in (the keyboard) and out (the
@@ -85,15 +89,21 @@ func (c *Console) editor() (*readline.Instance, error) {
 		FuncGetSize:        func() (int, int) { return c.width(), 24 },
 		FuncOnWidthChanged: func(func()) {},
 	}
+	// The terminal stays raw (no echo) from the first read to Close, so
+	// that keys typed while no read is pending (the next prompt waits for
+	// the answer in flight) are kept for the next read instead of being
+	// echoed into the answer. Between reads Ctrl-C sends SIGINT, which
+	// interrupts the answer; during a read the editor gets it.
 	var rawMu sync.Mutex
 	if d, ok := fd(c.in); ok {
 		cfg.FuncMakeRaw = func() error {
 			rawMu.Lock()
 			defer rawMu.Unlock()
-			s, err := MakeRaw(d)
-			if err == nil && c.state == nil {
-				c.state = s
+			if c.state != nil {
+				return setSignals(d, false)
 			}
+			s, err := MakeRaw(d)
+			c.state = s
 			return err
 		}
 		cfg.FuncExitRaw = func() error {
@@ -102,6 +112,9 @@ func (c *Console) editor() (*readline.Instance, error) {
 			if c.state == nil {
 				return nil
 			}
+			if !c.closing {
+				return setSignals(d, true)
+			}
 			err := term.Restore(d, c.state)
 			c.state = nil
 			return err
@@ -109,6 +122,14 @@ func (c *Console) editor() (*readline.Instance, error) {
 	} else {
 		cfg.FuncMakeRaw = func() error { return nil }
 		cfg.FuncExitRaw = func() error { return nil }
+	}
+	// The editor's line after each key: a Ctrl-C that cuts an answer
+	// gives it back (the editor calls no listener for that key).
+	cfg.Listener = func(line []rune, pos int, key rune) ([]rune, int, bool) {
+		c.typedMu.Lock()
+		c.typed = append(c.typed[:0], line...)
+		c.typedMu.Unlock()
+		return nil, 0, false
 	}
 	rl, err := readline.NewFromConfig(cfg)
 	if err != nil {
@@ -147,6 +168,10 @@ func (c *Console) ReadLine(ctx context.Context, prompt string) (string, error) {
 			c.mu.Lock()
 			io.WriteString(c.out, "\x1bM\r\x1b[K")
 			c.mu.Unlock()
+			c.typedMu.Lock()
+			typed := strings.TrimRight(string(c.typed), "\r\n")
+			c.typedMu.Unlock()
+			rl.SetDefault(typed) // what was being typed stays
 			continue
 		}
 		if errors.Is(err, readline.ErrInterrupt) {
@@ -256,6 +281,7 @@ func (c *Console) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.closing = true
 	if c.rl == nil {
 		return nil
 	}

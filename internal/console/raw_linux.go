@@ -11,3 +11,17 @@ func keepOutputProcessing(fd int) error {
 	t.Oflag |= unix.OPOST
 	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
+
+// setSignals turns ISIG (Ctrl-C sends SIGINT) on or off for fd.
+func setSignals(fd int, on bool) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	if on {
+		t.Lflag |= unix.ISIG
+	} else {
+		t.Lflag &^= unix.ISIG
+	}
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+}
