@@ -204,7 +204,14 @@ func TestCloseTimeout(t *testing.T) {
 	release := make(chan struct{})
 	b := newBuilder(t, closerRegistry(tr, nil, release)).node("h", "hangclose").node("a", "res", "x=h")
 	res, err := b.run(t.Context(), Options{CloseTimeout: time.Millisecond})
-	close(release) // let the abandoned Close end, for goleak
+	// Let the abandoned Close end, for goleak. The send also waits until
+	// that Close started (its goroutine may not have run before the 1ms
+	// deadline on a loaded machine), so that its trace is in.
+	select {
+	case release <- struct{}{}:
+	case <-time.After(time.Minute):
+		t.Fatal("the hanging Close was never called")
+	}
 	if !errors.Is(err, errCloseTimeout) {
 		t.Fatalf("error %v, want the close timeout", err)
 	}
