@@ -56,6 +56,9 @@ type Options struct {
 	// run fails with a registry.ValueTooLargeError. 0 means
 	// registry.DefaultMaxValueBytes (256 MiB), a negative number no limit.
 	MaxValueBytes int64
+	// Executor performs the node runs; nil runs them in this process
+	// ([LocalExecutor]).
+	Executor Executor
 }
 
 // How a flow ended (Result.Reason).

@@ -359,6 +359,9 @@ func (ru *run) call() (stack string, err error) {
 			stack, err = string(debug.Stack()), panicError(p)
 		}
 	}()
+	if ex := ru.r.opts.Executor; ex != nil {
+		return "", ex.Execute(ru.ctx, NodeRun{Node: ru.node.n, Impl: ru.node.impl, Generation: ru.gen, In: ru, Out: ru})
+	}
 	return "", ru.node.impl.Run(ru.ctx, ru, ru)
 }
 
