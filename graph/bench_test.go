@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowrun/flowrun/builtin"
 	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/registry"
 )
 
 // chainFlow returns a flow of n math.inc nodes in a chain; with cycle,
@@ -136,4 +138,31 @@ func TestCycleShapesLinearMemory(t *testing.T) {
 			t.Errorf("%s: %d bytes at %d nodes, %d at %d: more than linear", shape, small, n, large, 2*n)
 		}
 	}
+}
+
+// BenchmarkLoad100k loads and validates a 100,000-node chain of the
+// built-in math.inc (the lean-loading target: at most 1 s and
+// 150 MB peak RSS from the command line).
+func BenchmarkLoad100k(b *testing.B) {
+	reg := builtinRegistry(b)
+	src := chainFlow(100_000, false)
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		flow, err := graph.Load("chain.yaml", src, reg, graph.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(flow.Nodes) != 100_000 {
+			b.Fatalf("got %d nodes", len(flow.Nodes))
+		}
+	}
+}
+
+func builtinRegistry(tb testing.TB) *registry.Registry {
+	reg := registry.New()
+	if err := builtin.Register(reg); err != nil {
+		tb.Fatal(err)
+	}
+	return reg
 }

@@ -18,6 +18,9 @@ type flowSchema struct {
 	shape  *jsonschema.Schema
 	byType map[string]*jsonschema.Schema
 	doc    any
+	// shapes says which values each type's schema checks only by type or
+	// by the connection pattern (see schemamemo.go).
+	shapes map[string]*typeShape
 }
 
 // schemaMemo is the key of the compiled schema in a registry's memo.
@@ -54,5 +57,6 @@ func buildSchema(reg *registry.Registry) (*flowSchema, error) {
 	if err := json.Unmarshal(doc, &fs.doc); err != nil {
 		return nil, err
 	}
+	fs.shapes = shapesFrom(fs.doc)
 	return fs, nil
 }

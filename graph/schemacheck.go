@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,11 @@ var nodeID = regexp.MustCompile(schema.NodeIDPattern)
 // definition of its own type: the same rules, in time linear in the
 // number of nodes.
 func checkSchema(fs *flowSchema, reg *registry.Registry, root *tree, errs *ErrorList) {
+	checkSchemaMemo(fs, reg, root, errs, true)
+}
+
+// checkSchemaMemo is checkSchema, with the memo by shape or without.
+func checkSchemaMemo(fs *flowSchema, reg *registry.Registry, root *tree, errs *ErrorList, memo bool) {
 	x := &explainer{fs: fs, reg: reg, root: root, errs: errs}
 	nodes := root.get("nodes")
 	if root.kind != mapKind || nodes == nil || nodes.kind != mapKind {
@@ -41,16 +47,27 @@ func checkSchema(fs *flowSchema, reg *registry.Registry, root *tree, errs *Error
 		shell[k] = root.kids[i].json()
 	}
 	x.validate(fs.root, shell, nil)
+	// valid holds the shapes of the nodes found valid (see schemamemo.go).
+	valid := map[string]bool{}
+	var buf bytes.Buffer
 	for i, id := range nodes.keys {
 		if !nodeID.MatchString(id) {
 			x.badName([]string{"nodes", id})
 		}
 		n := nodes.kids[i]
+		key := shapeKey(&buf, fs.shapes, n)
+		if memo && valid[string(key)] {
+			continue
+		}
+		before := len(*errs)
 		v := n.json()
 		prefix := []string{"nodes", id}
 		x.validate(fs.shape, v, prefix)
 		if typ, ok := n.get("type").value().(string); ok && fs.byType[typ] != nil {
 			x.validate(fs.byType[typ], v, prefix)
+		}
+		if len(*errs) == before {
+			valid[string(key)] = true
 		}
 	}
 }
