@@ -125,7 +125,8 @@ const (
 )
 
 // readFlow builds the rawFlow of a tree that passed the schema. It checks
-// what the schema cannot: durations.
+// what the schema cannot: durations. It consumes the node entries of
+// root (their trees are let go as they are read).
 func readFlow(file string, root *tree, errs *ErrorList) *rawFlow {
 	f := &rawFlow{file: file}
 	f.name, _ = root.get("name").value().(string)
@@ -154,8 +155,12 @@ func readFlow(file string, root *tree, errs *ErrorList) *rawFlow {
 		f.outputs = entries(outs)
 	}
 	if nodes := root.get("nodes"); nodes != nil {
+		f.nodes = make([]*rawNode, 0, len(nodes.keys))
 		for i, id := range nodes.keys {
 			f.nodes = append(f.nodes, readNode(id, nodes.keyPos[i], nodes.kids[i], errs))
+			// The node's tree is not needed any more: let it go, so that
+			// a large flow's tree and raw nodes are not all held at once.
+			nodes.kids[i] = nil
 		}
 	}
 	return f

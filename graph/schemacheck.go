@@ -187,7 +187,7 @@ func (x *explainer) keyPlace(inst []string) place {
 	if parent == nil || parent.kind != mapKind {
 		return placeOf(parent)
 	}
-	i, ok := parent.index[key]
+	i, ok := parent.lookup(key)
 	if !ok {
 		return placeOf(parent)
 	}

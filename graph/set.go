@@ -50,7 +50,7 @@ func applySet(root *tree, entry string, errs *ErrorList) {
 	node = node.clone()
 	nodes.put(id, Pos{}, node)
 	if conns := node.get("inputs"); conns != nil && conns.get(input) != nil {
-		bad("input %q of node %q is connected under inputs at %s: --set only sets constants", input, id, conns.keyPos[conns.index[input]])
+		bad("input %q of node %q is connected under inputs at %s: --set only sets constants", input, id, conns.keyPos[conns.mustLookup(input)])
 		return
 	}
 	with := node.get("with")
@@ -58,7 +58,7 @@ func applySet(root *tree, entry string, errs *ErrorList) {
 		if with != nil && with.set == "" {
 			return // the schema reports the malformed with
 		}
-		with = &tree{kind: mapKind, index: map[string]int{}, set: entry}
+		with = &tree{kind: mapKind, set: entry}
 	} else {
 		with = with.clone()
 	}
@@ -109,9 +109,17 @@ func (t *tree) clone() *tree {
 	c.keys = append([]string(nil), t.keys...)
 	c.keyPos = append([]Pos(nil), t.keyPos...)
 	c.kids = append([]*tree(nil), t.kids...)
-	c.index = make(map[string]int, len(t.index))
-	for k, v := range t.index {
-		c.index[k] = v
+	if t.index != nil {
+		c.index = make(map[string]int, len(t.index))
+		for k, v := range t.index {
+			c.index[k] = v
+		}
 	}
 	return &c
+}
+
+// mustLookup returns the position of a key known to be in the mapping.
+func (t *tree) mustLookup(key string) int {
+	i, _ := t.lookup(key)
+	return i
 }

@@ -16,6 +16,16 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // parseYAML parses src, the contents of file, and converts it to a tree.
 // Syntax errors keep yaml.v3's text; they carry a line but no column.
 func parseYAML(file string, src []byte, opts Options) (*tree, ErrorList) {
+	if len(src) >= chunkFrom {
+		if root, errs, ok := parseChunked(file, src, opts); ok {
+			return root, errs
+		}
+	}
+	return parseWhole(file, src, opts)
+}
+
+// parseWhole is parseYAML decoding the whole file at once.
+func parseWhole(file string, src []byte, opts Options) (*tree, ErrorList) {
 	var errs ErrorList
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node

@@ -18,8 +18,10 @@ type tree struct {
 	keys   []string
 	keyPos []Pos
 	kids   []*tree
-	index  map[string]int
-	pos    Pos
+	// index maps keys to positions in large mappings only (nil for
+	// small ones, which are searched: most mappings have a few keys).
+	index map[string]int
+	pos   Pos
 	// set is the --set entry the value comes from, if any.
 	set string
 }
@@ -37,19 +39,44 @@ func (t *tree) get(key string) *tree {
 	if t == nil || t.kind != mapKind {
 		return nil
 	}
-	if i, ok := t.index[key]; ok {
+	if i, ok := t.lookup(key); ok {
 		return t.kids[i]
 	}
 	return nil
 }
 
+// indexFrom is the number of keys from which a mapping has an index.
+const indexFrom = 8
+
+// lookup returns the position of key in a mapping.
+func (t *tree) lookup(key string) (int, bool) {
+	if t.index != nil {
+		i, ok := t.index[key]
+		return i, ok
+	}
+	for i, k := range t.keys {
+		if k == key {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 // put adds or replaces key in a mapping.
 func (t *tree) put(key string, pos Pos, v *tree) {
-	if i, ok := t.index[key]; ok {
+	if i, ok := t.lookup(key); ok {
 		t.kids[i] = v
 		return
 	}
-	t.index[key] = len(t.keys)
+	if t.index != nil {
+		t.index[key] = len(t.keys)
+	} else if len(t.keys) == indexFrom {
+		t.index = make(map[string]int, 2*indexFrom)
+		for i, k := range t.keys {
+			t.index[k] = i
+		}
+		t.index[key] = len(t.keys)
+	}
 	t.keys = append(t.keys, key)
 	t.keyPos = append(t.keyPos, pos)
 	t.kids = append(t.kids, v)
@@ -97,6 +124,10 @@ type converter struct {
 	aliasPos    Pos
 	aliasBytes  int64
 	aliasValues int
+	// rootAnchored: the top-level mapping has an anchor.
+	rootAnchored bool
+	// lineOffset is added to yaml.v3's lines (a chunk of the file).
+	lineOffset int
 }
 
 // newConverter returns a converter for src, the contents of file, with
@@ -131,7 +162,7 @@ func (c *converter) addAliasBytes(n int) {
 }
 
 func (c *converter) pos(n *yaml.Node) Pos {
-	p := Pos{File: c.file, Line: n.Line, Col: n.Column}
+	p := Pos{File: c.file, Line: n.Line + c.lineOffset, Col: n.Column}
 	if c.lines > 0 && p.Line > c.lines {
 		p.Line, p.Col = c.lines, 1
 	}
@@ -197,10 +228,28 @@ func (c *converter) convert(n *yaml.Node, interp bool, depth int) *tree {
 }
 
 func (c *converter) mapping(n *yaml.Node, interp bool, depth int) *tree {
-	t := &tree{kind: mapKind, pos: c.pos(n), index: map[string]int{}}
+	size := len(n.Content) / 2
+	t := &tree{kind: mapKind, pos: c.pos(n),
+		keys: make([]string, 0, size), keyPos: make([]Pos, 0, size), kids: make([]*tree, 0, size)}
+	c.mappingInto(t, n, interp, depth)
+	return t
+}
+
+// mappingInto adds the entries of the mapping n to t.
+func (c *converter) mappingInto(t *tree, n *yaml.Node, interp bool, depth int) {
 	var merges []*yaml.Node
+	if len(c.path) == 0 && n.Anchor != "" {
+		c.rootAnchored = true
+	}
+	// The entries of the nodes mapping are let go once converted, so that
+	// a large flow does not hold both its whole yaml.Node tree and its
+	// tree at once; not when an alias could come back to this mapping.
+	release := len(c.path) == 1 && c.path[0] == "nodes" && n.Anchor == "" && !c.rootAnchored && c.aliasDepth == 0
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if release {
+			n.Content[i], n.Content[i+1] = nil, nil
+		}
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 			merges = append(merges, v)
 			continue
@@ -211,7 +260,7 @@ func (c *converter) mapping(n *yaml.Node, interp bool, depth int) *tree {
 		}
 		key := k.Value
 		c.addAliasBytes(len(key))
-		if j, dup := t.index[key]; dup {
+		if j, dup := t.lookup(key); dup {
 			c.duplicate(key, c.pos(k), t.keyPos[j])
 			continue
 		}
@@ -233,13 +282,12 @@ func (c *converter) mapping(n *yaml.Node, interp bool, depth int) *tree {
 				continue
 			}
 			for i, k := range mt.keys {
-				if _, ok := t.index[k]; !ok {
+				if _, ok := t.lookup(k); !ok {
 					t.put(k, mt.keyPos[i], mt.kids[i])
 				}
 			}
 		}
 	}
-	return t
 }
 
 func (c *converter) duplicate(key string, at, first Pos) {
