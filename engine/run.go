@@ -205,8 +205,10 @@ func (ru *run) Emit(_ context.Context, name string, chunk any) error {
 		return fmt.Errorf("%w: %w", registry.ErrCancelled, context.Cause(ru.ctx))
 	}
 	if ru.node.need[i] {
-		if err := ru.accumulate(i, chunk); err != nil {
-			return err
+		acc := &ru.acc[i]
+		acc.Add(chunk)
+		if acc.Size() > ru.r.maxValue {
+			return ru.valueTooLarge(i)
 		}
 	}
 	ru.emitted++
@@ -226,20 +228,14 @@ func (ru *run) Emit(_ context.Context, name string, chunk any) error {
 	return nil
 }
 
-// accumulate adds a chunk to output i's whole value, which must stay
-// within the limit.
-func (ru *run) accumulate(i int, chunk any) error {
-	if ru.tooLarge != nil {
-		return ru.tooLarge
-	}
-	acc := &ru.acc[i]
-	acc.Add(chunk)
-	if acc.Size() > ru.r.maxValue {
+// valueTooLarge fails the run because output i's accumulation grew past
+// the limit, and frees it.
+func (ru *run) valueTooLarge(i int) error {
+	if ru.tooLarge == nil {
 		ru.tooLarge = &registry.ValueTooLargeError{Output: ru.node.outputs[i].Name, Limit: ru.r.maxValue, NeededBy: ru.r.neededBy(ru.node, i)}
-		*acc = registry.Accumulator{} // the value is lost: free it now
-		return ru.tooLarge
 	}
-	return nil
+	ru.acc[i] = registry.Accumulator{} // the value is lost
+	return ru.tooLarge
 }
 
 // Needed implements registry.Needed.
