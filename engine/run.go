@@ -312,10 +312,7 @@ func (ru *run) execute() error {
 		if !sleep(ru.ctx, delay) {
 			return nil
 		}
-		delay = min(2*delay, ns.n.Retry.MaxDelay)
-		if ns.n.Retry.MaxDelay == 0 {
-			delay = 2 * delay
-		}
+		delay = nextDelay(delay, ns.n.Retry.MaxDelay)
 		clear(ru.set)
 		clear(ru.finals)
 	}
@@ -425,4 +422,14 @@ func (ru *run) finish(err error) {
 		ru.cancel(nil)
 	}
 	ru.r.events.end(ru, err)
+}
+
+// nextDelay returns the delay before the retry after one that waited d:
+// twice d, capped at max when max is positive (0 means no cap).
+func nextDelay(d, max time.Duration) time.Duration {
+	d *= 2
+	if max > 0 {
+		d = min(d, max)
+	}
+	return d
 }

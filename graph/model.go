@@ -116,8 +116,11 @@ func (n *Node) Input(name string) *Binding {
 type Retry struct {
 	// Attempts is the total number of attempts, at least 1.
 	Attempts int
-	// Delay before the first retry; it doubles after each, up to MaxDelay.
-	Delay    time.Duration
+	// Delay is the wait before the first retry; it doubles after each,
+	// up to MaxDelay.
+	Delay time.Duration
+	// MaxDelay caps the wait; 0 means no cap. The flow file's max_delay
+	// defaults to 10s (or Delay, if that is longer).
 	MaxDelay time.Duration
 }
 
