@@ -11,8 +11,8 @@ import (
 	"github.com/flowrun/flowrun/registry"
 )
 
-// DefaultCloseTimeout is how long closing a flow's nodes may take in all
-// when Options.CloseTimeout is 0.
+// DefaultCloseTimeout is how long a node's Close may take when
+// Options.CloseTimeout is 0.
 const DefaultCloseTimeout = 10 * time.Second
 
 // errCloseTimeout is the cause of the context given to Close once
@@ -34,24 +34,25 @@ func (r *Runner) closeOrder() []*nodeState {
 }
 
 // closeNodes calls Close on every node that implements [registry.Closer],
-// in closeOrder, with a context that is not cancelled with the flow's but
-// ends after Options.CloseTimeout. It returns the errors as *NodeError
-// with Closing set, joined. A Close that does not return by the deadline
+// in closeOrder, each with a context that is not cancelled with the flow's
+// but ends after Options.CloseTimeout. It returns the errors as *NodeError
+// with Closing set, joined. A Close that does not return by its deadline
 // is reported and left behind, so that the flow still ends.
 func (r *Runner) closeNodes(parent context.Context, order []*nodeState) error {
 	timeout := r.opts.CloseTimeout
 	if timeout <= 0 {
 		timeout = DefaultCloseTimeout
 	}
-	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(parent), timeout, errCloseTimeout)
-	defer cancel()
 	var errs []error
 	for _, ns := range order {
 		c, ok := ns.impl.(registry.Closer)
 		if !ok {
 			continue
 		}
-		if err, stack := closeNode(ctx, c); err != nil {
+		ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(parent), timeout, errCloseTimeout)
+		err, stack := closeNode(ctx, c)
+		cancel()
+		if err != nil {
 			r.log.Error("close failed", "node", ns.n.ID, "error", err)
 			errs = append(errs, &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: ns.gen, Closing: true, Err: err, Stack: stack})
 		}

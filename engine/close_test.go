@@ -202,23 +202,25 @@ func TestCloseTimeout(t *testing.T) {
 	t.Parallel()
 	tr := &trace{}
 	release := make(chan struct{})
-	b := newBuilder(t, closerRegistry(tr, nil, release)).node("h", "hangclose").node("a", "res", "x=h")
-	res, err := b.run(t.Context(), Options{CloseTimeout: time.Millisecond})
+	b := newBuilder(t, closerRegistry(tr, nil, release)).node("a", "res").node("h", "hangclose", "x=a")
+	res, err := b.run(t.Context(), Options{CloseTimeout: 10 * time.Millisecond})
 	// Let the abandoned Close end, for goleak. The send also waits until
-	// that Close started (its goroutine may not have run before the 1ms
+	// that Close started (its goroutine may not have run before the
 	// deadline on a loaded machine), so that its trace is in.
 	select {
 	case release <- struct{}{}:
 	case <-time.After(time.Minute):
 		t.Fatal("the hanging Close was never called")
 	}
-	if !errors.Is(err, errCloseTimeout) {
-		t.Fatalf("error %v, want the close timeout", err)
+	var nerr *NodeError
+	if !errors.Is(err, errCloseTimeout) || !errors.As(err, &nerr) || nerr.Node != "h" {
+		t.Fatalf("error %v, want h's close timeout", err)
 	}
 	if res.Reason != ReasonDone {
 		t.Errorf("reason %q", res.Reason)
 	}
-	if got := tr.only("close "); !slices.Equal(got, []string{"close a", "close h"}) {
+	// h is closed first; a, closed after it, still gets its own time.
+	if got := tr.only("close "); !slices.Equal(got, []string{"close h", "close a"}) {
 		t.Errorf("closes %q", got)
 	}
 }

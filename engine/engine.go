@@ -40,8 +40,8 @@ type Options struct {
 	// StallTimeout, when positive, makes the engine log who waits for what
 	// when nothing progressed for that long while runs are in flight.
 	StallTimeout time.Duration
-	// CloseTimeout bounds how long closing the nodes ([registry.Closer])
-	// may take in all when the flow ends; 0 means [DefaultCloseTimeout].
+	// CloseTimeout bounds how long each node's Close ([registry.Closer])
+	// may take when the flow ends; 0 means [DefaultCloseTimeout].
 	CloseTimeout time.Duration
 	// KeepFinals makes Result.Final hold every output's final value. By
 	// default the engine accumulates a streamed output's chunks into its

@@ -294,21 +294,14 @@ func TestDocProblems(t *testing.T) {
 	bad.Type = "test.bad"
 	bad.Doc = ""
 	bad.Inputs = []registry.Input{{Name: "s", Stream: true}, {Name: "k", Const: true, Doc: "k"}}
-	bad.Example = "p:\n  type: test.other\n  inputs: {s: src, k: 1, zz: 2}\n"
+	bad.Example = ""
 	if err := reg.Register(bad); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(DocProblems(reg), "\n")
-	for _, want := range []string{`no Doc`, `input "s": no Doc`, `type is not "test.bad"`, `"k" is a parameter`, `no input "zz"`} {
+	for _, want := range []string{`no Doc`, `input "s": no Doc`, `Example: empty`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems %q do not mention %q", got, want)
 		}
-	}
-	bad2 := passSpec
-	bad2.Type = "test.bad2"
-	bad2.Example = "p: [unclosed"
-	reg.MustRegister(bad2)
-	if got := strings.Join(DocProblems(reg), "\n"); !strings.Contains(got, "invalid YAML") {
-		t.Errorf("problems %q do not mention invalid YAML", got)
 	}
 }

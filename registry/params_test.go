@@ -62,3 +62,34 @@ func TestParams(t *testing.T) {
 		}
 	}
 }
+
+func TestRegisterRejectsBrokenExample(t *testing.T) {
+	t.Parallel()
+	newNop := func(Config, Env) (Node, error) { return nil, nil }
+	base := Spec{
+		Type:    "test.ex",
+		Inputs:  []Input{{Name: "s", Stream: true}, {Name: "k", Const: true, HasDefault: true}},
+		Outputs: []Output{{Name: "out"}},
+		New:     newNop,
+	}
+	tests := []struct{ example, want string }{
+		{"not: [valid", "invalid YAML"},
+		{"a: 1\nb: 2\n", "want one node entry"},
+		{"p:\n  type: test.other\n  inputs: {s: src}\n", `type is not "test.ex"`},
+		{"p:\n  type: test.ex\n  inputs: {s: src, k: 1, zz: 2}\n", `inputs: "k" is a parameter, it belongs under with:; inputs: no input "zz"`},
+		{"p:\n  type: test.ex\n", `required input "s" is not bound`},
+	}
+	for _, tt := range tests {
+		s := base
+		s.Example = tt.example
+		err := New().Register(s)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), `register "test.ex": Example: `) {
+			t.Errorf("Example %q: error %v, want one mentioning %q", tt.example, err, tt.want)
+		}
+	}
+	s := base
+	s.Example = "p:\n  type: test.ex\n  inputs: {s: src}\n  with: {k: 1}\n"
+	if err := New().Register(s); err != nil {
+		t.Errorf("a good Example: %v", err)
+	}
+}

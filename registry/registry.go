@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -175,6 +176,11 @@ func validateSpec(s *Spec) error {
 	}
 	if len(s.Outputs) == 0 {
 		return fmt.Errorf("register %q: a type needs at least one output", s.Type)
+	}
+	if strings.TrimSpace(s.Example) != "" {
+		if problems := exampleProblems(s); len(problems) > 0 {
+			return fmt.Errorf("register %q: Example: %s", s.Type, strings.Join(problems, "; "))
+		}
 	}
 	seen := map[string]bool{}
 	for _, in := range s.Inputs {
