@@ -321,6 +321,9 @@ func (r *Runner) complete(ru *run, err error) *run {
 	ru.finish(err)
 	if err != nil && !ru.reported {
 		r.stopLocked(ReasonFailed, ns.n.ID, err)
+		// Only completed runs count: Final and Generations keep the
+		// node's last completed run (none, if the first run failed).
+		return r.drain()
 	}
 	if ru.stop && !r.stopping {
 		r.stopLocked(ReasonStopped, ns.n.ID, nil)
