@@ -54,16 +54,9 @@ func (n *collectNode) Run(ctx context.Context, in registry.Inputs, out registry.
 func readAll(ctx context.Context, s registry.Stream, reverse bool, limit int64) ([]any, error) {
 	chunks := []any{}
 	var size int64
-	for {
-		c, ok, err := s.Next(ctx)
+	for c, err := range s.All(ctx) {
 		if err != nil {
 			return nil, err
-		}
-		if !ok {
-			if reverse {
-				slices.Reverse(chunks)
-			}
-			return chunks, nil
 		}
 		if size += 16 + registry.SizeOf(c); size > limit {
 			s.Cancel()
@@ -71,4 +64,8 @@ func readAll(ctx context.Context, s registry.Stream, reverse bool, limit int64) 
 		}
 		chunks = append(chunks, c)
 	}
+	if reverse {
+		slices.Reverse(chunks)
+	}
+	return chunks, nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"iter"
 	"sync"
 
 	"github.com/flowrun/flowrun/registry"
@@ -186,6 +187,11 @@ func (q *chunkQueue) Next(ctx context.Context) (any, bool, error) {
 		signal(q.notFull)
 	}
 	return v, true, nil
+}
+
+// All implements registry.Stream.
+func (q *chunkQueue) All(ctx context.Context) iter.Seq2[any, error] {
+	return registry.StreamAll(ctx, q)
 }
 
 // Cancel implements registry.Stream: the consumer wants no more chunks,

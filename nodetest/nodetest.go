@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"reflect"
 	"slices"
 	"sync"
@@ -385,6 +386,8 @@ func (s *stream) Next(ctx context.Context) (any, bool, error) {
 }
 
 func (s *stream) Cancel() { s.cancelled = true }
+
+func (s *stream) All(ctx context.Context) iter.Seq2[any, error] { return registry.StreamAll(ctx, s) }
 
 type outputs struct {
 	t      testing.TB

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 
@@ -323,5 +324,43 @@ type Stream interface {
 	// Cancel tells the producer that this consumer wants no more chunks:
 	// the producer's run is stopped, and further calls to Next end the
 	// stream. Cancel is idempotent.
+	//
+	// A node need not call Cancel when its run ends or its context is
+	// done: when a run returns, the engine drops what it left unread of
+	// its stream inputs (the producer goes on for its other consumers),
+	// and when the run was cancelled by its own consumers or interrupted,
+	// the engine cancels its stream inputs, so that the cancellation
+	// reaches the producers.
 	Cancel()
+	// All returns an iterator over the remaining chunks, for
+	//
+	//	for chunk, err := range s.All(ctx) {
+	//		if err != nil {
+	//			return err
+	//		}
+	//		...
+	//	}
+	//
+	// It yields each chunk with a nil error and ends at the end of the
+	// stream; when Next reports an error, it yields it once, with a nil
+	// chunk, and ends. Breaking out of the loop leaves the stream as it is
+	// (call Cancel to stop the producer). [StreamAll] implements it.
+	All(ctx context.Context) iter.Seq2[any, error]
+}
+
+// StreamAll implements [Stream].All with s.Next, for implementations of
+// [Stream].
+func StreamAll(ctx context.Context, s Stream) iter.Seq2[any, error] {
+	return func(yield func(any, error) bool) {
+		for {
+			chunk, ok, err := s.Next(ctx)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !ok || !yield(chunk, nil) {
+				return
+			}
+		}
+	}
 }
