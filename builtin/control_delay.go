@@ -35,7 +35,7 @@ var _ registry.Node = (*delayNode)(nil)
 
 func (n *delayNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	defer endRun(ctx, &err)
-	if err := sleep(ctx, n.d); err != nil {
+	if err := registry.Sleep(ctx, n.d); err != nil {
 		return err
 	}
 	out.Set("out", in.Value("x"))

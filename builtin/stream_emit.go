@@ -53,7 +53,7 @@ func (n *emitNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 		out.Set("out", n.final)
 	}
 	for _, item := range items {
-		if err := sleep(ctx, n.delay); err != nil {
+		if err := registry.Sleep(ctx, n.delay); err != nil {
 			return err
 		}
 		if err := out.Emit(ctx, "out", item); err != nil {

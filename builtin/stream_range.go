@@ -69,7 +69,7 @@ func (n *rangeNode) Run(ctx context.Context, in registry.Inputs, out registry.Ou
 		if (stepF > 0 && f >= stopF) || (stepF < 0 && f <= stopF) {
 			return nil
 		}
-		if err := sleep(ctx, n.delay); err != nil {
+		if err := registry.Sleep(ctx, n.delay); err != nil {
 			return err
 		}
 		if err := out.Emit(ctx, "out", v); err != nil {

@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/flowrun/flowrun/registry"
 )
@@ -278,21 +277,6 @@ func endRun(ctx context.Context, err *error, streams ...registry.Stream) {
 	}
 	if *err != nil && !errors.Is(*err, registry.ErrCancelled) {
 		*err = fmt.Errorf("%w: %w", registry.ErrCancelled, *err)
-	}
-}
-
-// sleep waits for d or until ctx is done, and then returns ctx's error.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -309,7 +309,7 @@ func (ru *run) execute() error {
 			break
 		}
 		r.log.Warn("run failed, retrying", "node", ns.n.ID, "generation", ru.gen+1, "attempt", attempt, "error", err)
-		if !sleep(ru.ctx, delay) {
+		if registry.Sleep(ru.ctx, delay) != nil {
 			return nil
 		}
 		delay = nextDelay(delay, ns.n.Retry.MaxDelay)
@@ -329,20 +329,6 @@ func (ru *run) execute() error {
 		r.log.Log(ru.ctx, level, "run failed; the flow goes on (on_error: continue)", "node", ns.n.ID, "generation", ru.gen+1, "error", err)
 	}
 	return nerr
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // call invokes the node once, turning a panic into an error with stack.

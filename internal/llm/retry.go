@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowrun/flowrun/internal/redirect"
+	"github.com/flowrun/flowrun/registry"
 )
 
 // Default retry settings, those of openai-go and openai-python.
@@ -67,14 +68,7 @@ func (p *RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
 	if p.Sleep != nil {
 		return p.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
+	return registry.Sleep(ctx, d)
 }
 
 // decide says whether attempt n (0-based) that failed with err is retried
