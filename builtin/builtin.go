@@ -55,6 +55,8 @@ func specs() []registry.Spec {
 		termChatSpec(),
 		chatHistorySpec(),
 		llmChatSpec(),
+		webInputSpec(),
+		webOutputSpec(),
 	}
 }
 

@@ -156,6 +156,10 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 		env.ValueLimit = opts.MaxValueBytes
 	}
 	r.maxValue = env.MaxValueBytes()
+	if env.Shared == nil {
+		env.Shared = registry.NewShared() // one per run: nothing outlives it
+	}
+	env.Interrupt = r.Cut
 	r.interactive = env.Interactive && slices.ContainsFunc(flow.Nodes, func(n *graph.Node) bool { return readsTerminal(n.Spec) })
 	r.nodes = make([]*nodeState, len(flow.Nodes))
 	for i, gn := range flow.Nodes {
@@ -387,7 +391,36 @@ func (r *Runner) Interrupt() Interruption {
 		r.stopLocked(ReasonInterrupted, "", nil)
 		return InterruptStopped
 	}
-	cut, busy := 0, false
+	cut, busy := r.cutLocked()
+	switch {
+	case cut > 0:
+		return InterruptCut
+	case busy:
+		r.stopLocked(ReasonInterrupted, "", nil)
+		return InterruptStopped
+	}
+	r.stopLocked(ReasonStopped, "", nil)
+	return InterruptEnded
+}
+
+// Cut cuts the runs in flight of interruptible types (registry.Spec.
+// Interruptible) as [Runner.Interrupt] does in an interactive flow, in
+// any flow, and never stops the flow; it returns how many runs it cut.
+// Nodes reach it through registry.Env.Interrupt (web.output's Stop
+// button).
+func (r *Runner) Cut() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil || r.stopping {
+		return 0
+	}
+	cut, _ := r.cutLocked()
+	return cut
+}
+
+// cutLocked cuts the interruptible runs in flight and reports how many,
+// and whether other work than reading the terminal is running.
+func (r *Runner) cutLocked() (cut int, busy bool) {
 	for _, ns := range r.nodes {
 		switch {
 		case !ns.running:
@@ -399,15 +432,7 @@ func (r *Runner) Interrupt() Interruption {
 			busy = true
 		}
 	}
-	switch {
-	case cut > 0:
-		return InterruptCut
-	case busy:
-		r.stopLocked(ReasonInterrupted, "", nil)
-		return InterruptStopped
-	}
-	r.stopLocked(ReasonStopped, "", nil)
-	return InterruptEnded
+	return cut, busy
 }
 
 // readsTerminal reports whether the type declares that it reads the

@@ -240,6 +240,16 @@ type Env struct {
 	// (read it with [Env.MaxValueBytes]): 0 means [DefaultMaxValueBytes],
 	// a negative number no limit. The engine sets it from its options.
 	ValueLimit int64
+	// Shared holds the objects the nodes of this run of the flow share
+	// (see [Shared]); the engine sets it, nil outside the engine.
+	Shared *Shared
+	// Interrupt, when not nil, cuts the runs in flight of interruptible
+	// types (Spec.Interruptible, such as llm.chat's answer) as Ctrl-C does
+	// in an interactive flow, and the flow goes on; it returns how many
+	// runs it cut. The engine sets it for nodes that offer the user a way
+	// to stop an answer other than the terminal, such as web.output's Stop
+	// button.
+	Interrupt func() int
 }
 
 // A Console is one terminal shared by the nodes of an interactive flow:
