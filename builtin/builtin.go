@@ -4,7 +4,7 @@
 // Each type lives in its own file, named after the type (math_inc.go for
 // "math.inc"), with its test beside it. The types are grouped in families
 // by the prefix of their names: value, math, logic, text, stream, state,
-// control, expr, exec, http, file, json and term.
+// control, expr, exec, http, file, json, term, chat, llm and web.
 package builtin
 
 import "github.com/flowrun/flowrun/registry"

@@ -34,7 +34,7 @@ func TestDocumented(t *testing.T) {
 // TestFamilies checks that every type belongs to a known family (the first
 // word of its name), as the package documentation lists them.
 func TestFamilies(t *testing.T) {
-	families := []string{"value", "math", "logic", "text", "stream", "state", "control", "expr", "exec", "http", "file", "json", "term", "chat", "llm"}
+	families := []string{"value", "math", "logic", "text", "stream", "state", "control", "expr", "exec", "http", "file", "json", "term", "chat", "llm", "web"}
 	for _, s := range specs() {
 		family, _, _ := strings.Cut(s.Type, ".")
 		if !slices.Contains(families, family) {

@@ -19,6 +19,8 @@ func TestEffects(t *testing.T) {
 		"llm.chat":     {registry.Net},
 		"term.input":   {registry.Terminal},
 		"term.chat":    {registry.Terminal},
+		"web.input":    {registry.Net},
+		"web.output":   {registry.Net},
 	}
 	for _, s := range specs() {
 		if got := s.Effects; !slices.Equal(got, want[s.Type]) {

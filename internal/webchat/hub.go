@@ -296,6 +296,13 @@ func (h *Hub) publishLocked(e Event) {
 	}
 }
 
+// History returns the events kept for replay, oldest first.
+func (h *Hub) History() []Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Event(nil), h.history...)
+}
+
 // subscribe returns the events after lastID (all with a reset first when
 // the history no longer reaches back to it) and a channel of the next.
 func (h *Hub) subscribe(lastID int64) ([]Event, chan Event) {
