@@ -56,6 +56,9 @@ npm_install tests/editor
 need make "apt-get install make"
 need bash "apt-get install bash"
 need python3 "apt-get install python3"
+# The browser test (tests/web_browser_test.go) drives the chat page in
+# headless Chromium; .ci/run installs it.
+need chromium "apt-get install chromium"
 
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test-deps: cannot run every test; missing:" >&2

@@ -21,7 +21,7 @@ import (
 
 // The web chatbot tests run flows/chatbot-web.yaml through the CLI
 // in-process against the fake LLM server, and drive its HTTP protocol as
-// the page does (chatbot_web_browser_test.go drives the page itself in
+// the page does (web_browser_test.go drives the page itself in
 // headless Chromium).
 
 const chatbotWebFlow = "../flows/chatbot-web.yaml"
