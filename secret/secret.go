@@ -279,12 +279,13 @@ func LooksSecret(name string) bool {
 
 // notSecret lists the variables whose values are not secrets even when a
 // flow reads them: paths and settings of the user's session.
-var notSecret = []string{"HOME", "USER", "LOGNAME", "PWD", "PATH", "SHELL", "TMPDIR", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NO_COLOR", "OPENAI_MODEL"}
+var notSecret = []string{"HOME", "USER", "LOGNAME", "PWD", "PATH", "SHELL", "TMPDIR", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NO_COLOR", "OPENAI_MODEL", "FLOWRUN_WEB_ADDR"}
 
 // NotSecret reports whether name is a well-known variable whose value is
 // not a secret (HOME, USER, LOGNAME, PWD, PATH, SHELL, TMPDIR, TERM, LANG,
-// LC_ALL, LC_CTYPE, TZ, NO_COLOR, OPENAI_MODEL), so that ${HOME} in a path does not turn every
-// message about the file into "***/...".
+// LC_ALL, LC_CTYPE, TZ, NO_COLOR, OPENAI_MODEL, FLOWRUN_WEB_ADDR), so that
+// ${HOME} in a path does not turn every message about the file into
+// "***/...", nor ${FLOWRUN_WEB_ADDR} the chat page's address into "***".
 func NotSecret(name string) bool {
 	return slices.Contains(notSecret, name)
 }
