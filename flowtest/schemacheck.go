@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/agnivade/levenshtein"
+	"github.com/flowrun/flowrun/internal/suggest"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"gopkg.in/yaml.v3"
 )
@@ -247,19 +247,6 @@ func describePath(inst []string) string {
 	return b.String()
 }
 
-func didYouMean(s string, options []string) string {
-	best, bestD := "", 3
-	for _, o := range options {
-		if d := levenshtein.ComputeDistance(s, o); d < bestD {
-			best, bestD = o, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
 // segments splits a JSON pointer into unescaped segments.
 func segments(p string) []string {
 	p = strings.TrimPrefix(p, "/")
@@ -296,4 +283,9 @@ func indexOf(seg string) int {
 		n = n*10 + int(r-'0')
 	}
 	return n
+}
+
+// didYouMean is [suggest.DidYouMean], flowrun's one did-you-mean rule.
+func didYouMean(name string, candidates []string) string {
+	return suggest.DidYouMean(name, candidates)
 }
