@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// The benchmarks measure the contract's §7 targets; docs/benchmarks.md
-// records their figures. Each reports a per-unit cost (ns/run, ns/chunk)
+// The benchmarks measure the performance targets listed in
+// docs/benchmarks.md, which records their figures. Each reports a per-unit cost (ns/run, ns/chunk)
 // so that doubling the work shows whether the cost stays linear.
 
 func BenchmarkCycle(b *testing.B) {

@@ -8,7 +8,8 @@ import (
 	"github.com/flowrun/flowrun/registry"
 )
 
-// The scheduler implements the generation rule of the contract (§2-3):
+// The scheduler implements the generation rule that docs/execution.md
+// ("Runs and generations", "Cycles") describes for users:
 //
 //   - gen is the number of runs a node completed.
 //   - An input connected to producer P is fresh for node N when
@@ -24,7 +25,7 @@ import (
 //     connection became fresh; a streaming run starting does the same for
 //     its stream consumers. Nobody is asked to run for data it already
 //     consumed, so DAGs run every node once and nothing re-runs spuriously
-//     (Flowno's §18.7).
+//     (the rule of Flowno, whose model flowrun follows).
 //   - A producer does not start a new run while a consumer has not yet
 //     taken its previous one (one slot per connection). So every consumer
 //     reads exactly the producer's run that matches its own generation, and

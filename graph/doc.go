@@ -7,6 +7,33 @@
 // [Options], which it uses to read subflow files. [ReadFileWithin] and
 // [DefaultRoot], which build such a function, look at the file system.
 //
+// # Flow files
+//
+// A flow file is a YAML mapping with an optional version (1), name and
+// description, and nodes: a mapping from node id to node. A node has a
+// type (a registered node type, or the path of a subflow file), and binds
+// its inputs in one of three ways: inputs: maps an input to a reference,
+// "node" or "node.output" (a connection); with: maps it to a literal (a
+// constant, which is how parameters are set); defaults: gives the value
+// used until a connection has data, which is what starts a cycle. An
+// input left unbound takes its type's default. A node may also list
+// after: (ordering without data), on_error (fail or continue), retry
+// (attempts, delay, max_delay) and max_generations. Constants may use
+// ${VAR} and ${VAR:-default}. A subflow file declares inputs: and
+// outputs: of its own. docs/flow-format.md in the repository describes
+// every key, and schema/flow.schema.json is the JSON Schema editors use.
+//
+//	version: 1
+//	nodes:
+//	  a:
+//	    type: math.inc
+//	    inputs: {x: b}     # a connection
+//	    defaults: {x: 0}   # starts the cycle a -> b -> a
+//	  b:
+//	    type: math.mul
+//	    inputs: {x: a}
+//	    with: {by: 2}      # a constant
+//
 // # Cycles
 //
 // A cycle can start only at a node whose inputs from inside the cycle all

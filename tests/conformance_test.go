@@ -17,8 +17,8 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
-// The conformance suite runs every case of
-// ../shared/design/conformance-cases.md as a YAML flow through the CLI
+// The conformance suite runs cases of the execution model
+// (docs/execution.md) as YAML flows through the CLI
 // (`flowrun run --print-final json --events FILE`) and checks the result.
 //
 // A case is a txtar file in testdata/conformance: its comment says which

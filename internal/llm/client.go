@@ -18,7 +18,9 @@ import (
 	"github.com/flowrun/flowrun/internal/redirect"
 )
 
-// Default timeouts, from llm-backend.md §2.6.
+// Default timeouts. A stream has no overall deadline: connecting, the
+// response headers (a local server reads the whole prompt first) and each
+// silence in the middle of a response are bounded separately.
 const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultHeaderTimeout  = 120 * time.Second

@@ -144,7 +144,10 @@ func IsConnRefused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// errorBody is the union of the error body shapes of llm-backend.md §2.5.
+// errorBody is the union of the error body shapes the servers send:
+// {"error": {"message", "type", "code"}} (OpenAI, vLLM, llama.cpp, whose
+// code may be a number or a string), {"error": "text"} (Ollama) and
+// {"message": ...}.
 type errorBody struct {
 	Error   json.RawMessage `json:"error"`
 	Message json.RawMessage `json:"message"`

@@ -5,8 +5,9 @@
 // so a test can assert the method, path, headers and decoded JSON body.
 //
 // The helpers ([Stream], [Ollama], [Groq], [Reasoning], [Error], …) build
-// the responses of the fault matrix in the project's design notes
-// (llm-backend.md §3), one per server quirk or failure.
+// the responses of the servers flowrun talks to, one per server quirk or
+// failure: llama.cpp's legacy "error:" field, Ollama's and Groq's ways,
+// reasoning fields, error bodies, cut streams.
 package llmtest
 
 import (
