@@ -38,34 +38,3 @@ func TestNormalizeArgs(t *testing.T) {
 		})
 	}
 }
-
-func TestDidYouMean(t *testing.T) {
-	t.Parallel()
-	types := []string{"math.inc", "math.mul", "text.format", "value.const"}
-	tests := []struct {
-		name, want string
-	}{
-		{"math.icn", ` (did you mean "math.inc"?)`},
-		{"math.inc", ` (did you mean "math.inc"?)`},
-		{"mul", ` (did you mean "math.mul"?)`},
-		{"txt.format", ` (did you mean "text.format"?)`},
-		{"llm.chat", ""},
-		{"x", ""},
-	}
-	for _, tt := range tests {
-		if got := didYouMean(tt.name, types); got != tt.want {
-			t.Errorf("didYouMean(%q) = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-	if got := didYouMean("x", nil); got != "" {
-		t.Errorf("didYouMean with no candidates = %q, want empty", got)
-	}
-	// A one-letter name is never "close" to another one-letter name.
-	if got := didYouMean("c", []string{"a", "b"}); got != "" {
-		t.Errorf(`didYouMean("c", [a b]) = %q, want empty`, got)
-	}
-	if got := didYouMean("aa", []string{"a", "b"}); got != ` (did you mean "a"?)` {
-		t.Errorf(`didYouMean("aa", [a b]) = %q, want "a"`, got)
-	}
-
-}
