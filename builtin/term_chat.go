@@ -32,7 +32,7 @@ func termChatSpec() registry.Spec {
 			"Then it reads the next prompt: in a terminal with a line editor (prompt, history, Ctrl-A/E, arrows), " +
 			"otherwise one line of stdin, printing no prompt. Empty lines are skipped. End of input (Ctrl-D), a " +
 			"Ctrl-C at the prompt or the line /exit end the flow cleanly; outside a terminal, when any answer " +
-			"failed, the end of input instead fails the run with one line \"N of M answers failed\" (exit 1).\n\n" +
+			"failed, the flow then fails with one line \"N of M answers failed\" (exit 1).\n\n" +
 			"Outside a terminal a pending read of stdin is not interrupted when the flow is cancelled; it ends at " +
 			"the next line or at end of input.",
 		Stateful: true,
@@ -84,8 +84,6 @@ type termChatNode struct {
 	// cancelStdin ends the line editor's pending read of stdin (Close).
 	cancelStdin func()
 	br          *bufio.Reader // not interactive
-	answers     int           // answers received (not counting the cycle's start)
-	failed      int           // of which failed
 }
 
 var (
@@ -100,8 +98,9 @@ var errEndOfChat = errors.New("end of chat")
 // a non-empty line. When ctx is done while it waits it returns ctx's error
 // (at once in a terminal; outside one, after the pending read). End of
 // input, Ctrl-C at the prompt and /exit return an error wrapping
-// registry.ErrStop; outside a terminal, end of input after failed answers
-// returns an error saying how many failed.
+// registry.ErrStop. Each answer is counted in the flow's answer tally
+// (registry.Env.Answers), so that, outside a terminal, a flow that ends
+// after failed answers fails with how many failed.
 func (n *termChatNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
 	if err := n.showAnswer(ctx, in); err != nil {
 		return err
@@ -109,28 +108,18 @@ func (n *termChatNode) Run(ctx context.Context, in registry.Inputs, out registry
 	for {
 		line, err := n.readLine(ctx)
 		if err != nil {
-			return n.end(err)
+			return err
 		}
 		line = strings.TrimSpace(line)
 		switch line {
 		case "":
 			continue
 		case "/exit":
-			return n.end(fmt.Errorf("%w: %w", errEndOfChat, registry.ErrStop))
+			return fmt.Errorf("%w: %w", errEndOfChat, registry.ErrStop)
 		}
 		out.Set("prompt", line)
 		return nil
 	}
-}
-
-// end returns err, or, when err ends the chat outside a terminal after
-// some answers failed, an error saying how many failed, so that a script
-// sees it in the exit status.
-func (n *termChatNode) end(err error) error {
-	if errors.Is(err, errEndOfChat) && !n.env.Interactive && n.failed > 0 {
-		return fmt.Errorf("%d of %d answers failed", n.failed, n.answers)
-	}
-	return err
 }
 
 // ANSI codes of the marks and the reasoning in a terminal.
@@ -169,13 +158,12 @@ func (n *termChatNode) showAnswer(ctx context.Context, in registry.Inputs) error
 		return err
 	}
 	if !in.Defaulted("answer") {
-		n.answers++
+		n.env.Answers.Add(end == answerFailed)
 	}
 	switch end {
 	case answerInterrupted:
 		io.WriteString(w, " [interrupted]\n")
 	case answerFailed:
-		n.failed++
 		if open {
 			io.WriteString(w, "\n")
 		}
@@ -192,14 +180,15 @@ func (n *termChatNode) showAnswer(ctx context.Context, in registry.Inputs) error
 			fmt.Fprintln(n.stderr(), "note: the answer was cut at max_tokens (finish_reason length)")
 		}
 	}
-	n.printUsage(ctx, in.Stream("usage"))
+	printUsage(ctx, in.Stream("usage"), n.stderr())
 	return nil
 }
 
-// printUsage prints the token usage the answer's producer emitted, if any.
-// The usage stream ends with the answer's run, so reading it after the
-// answer never waits for more than that run.
-func (n *termChatNode) printUsage(ctx context.Context, s registry.Stream) {
+// printUsage prints to w the token usage the answer's producer emitted,
+// if any, as "[12 prompt + 30 completion tokens]". The usage stream ends
+// with the answer's run, so reading it after the answer never waits for
+// more than that run.
+func printUsage(ctx context.Context, s registry.Stream, w io.Writer) {
 	for {
 		chunk, ok, _ := s.Next(ctx)
 		if !ok {
@@ -209,7 +198,7 @@ func (n *termChatNode) printUsage(ctx context.Context, s registry.Stream) {
 		if u == nil {
 			continue
 		}
-		fmt.Fprintf(n.stderr(), "[%v prompt + %v completion tokens]\n", u["prompt_tokens"], u["completion_tokens"])
+		fmt.Fprintf(w, "[%v prompt + %v completion tokens]\n", u["prompt_tokens"], u["completion_tokens"])
 	}
 }
 

@@ -19,11 +19,20 @@ func termPrintSpec() registry.Spec {
 			"A string is written as is, any other value as JSON. After the last chunk end is written (a line end " +
 			"by default). The text printed is kept for out only when something reads out. A stream interrupted " +
 			"by Ctrl-C is marked \" [interrupted]\". In an interactive flow the text appears above the line " +
-			"being typed at term.input's prompt.",
+			"being typed at term.input's prompt.\n\n" +
+			"For a chat's answers (flows/chatbot-split.yaml): with report_errors, a stream whose producer failed " +
+			"is reported as one line \"error: <cause>\" on stderr and the run succeeds, so the flow goes on; " +
+			"each stream is counted as an answer, and a flow outside a terminal that ends after failed answers " +
+			"fails with one line \"N of M answers failed\" (exit 1). Connect usage to llm.chat's usage to print " +
+			"\"[12 prompt + 30 completion tokens]\" on stderr after each answer.",
 		Inputs: []registry.Input{
 			{Name: "s", Stream: true, Doc: "What to print."},
 			{Name: "sep", Type: registry.String, Const: true, Default: "", HasDefault: true, Doc: "Written between chunks."},
 			{Name: "end", Type: registry.String, Const: true, Default: "\n", HasDefault: true, Doc: "Written after the last chunk."},
+			{Name: "usage", Type: registry.Object, Stream: true, HasDefault: true, Default: nil,
+				Doc: "Token usage of what was printed, read after it (connect llm.chat's usage): one line on stderr when the producer sent it."},
+			{Name: "report_errors", Type: registry.Boolean, Const: true, HasDefault: true, Default: false,
+				Doc: "Report a failed stream as one line \"error: <cause>\" on stderr instead of failing, and count each stream as an answer."},
 		},
 		Outputs: []registry.Output{{Name: "out", Type: registry.String, Doc: "The text printed, without end."}},
 		Example: "show:\n  type: term.print\n  inputs: {s: answer}\n",
@@ -46,21 +55,41 @@ func newTermPrintNode(cfg registry.Config, env registry.Env) (*termPrintNode, er
 	if err != nil {
 		return nil, err
 	}
-	w := env.Stdout
+	report, err := cfg.Params.Bool("report_errors")
+	if err != nil {
+		return nil, err
+	}
+	w, errw := env.Stdout, env.Stderr
 	if env.Console != nil {
-		w = env.Console.Stdout() // above the line being typed
+		// Above the line being typed: the terminal shows both streams.
+		w = env.Console.Stdout()
+		errw = w
 	}
 	if w == nil {
 		w = io.Discard
 	}
-	return &termPrintNode{sep: sep, end: end, w: w, limit: env.MaxValueBytes()}, nil
+	if errw == nil {
+		errw = io.Discard
+	}
+	n := &termPrintNode{sep: sep, end: end, w: w, errw: errw, limit: env.MaxValueBytes()}
+	if report {
+		n.answers = env.Answers
+		if n.answers == nil {
+			n.answers = new(registry.AnswerTally)
+		}
+	}
+	return n, nil
 }
 
 // termPrintNode prints a stream.
 type termPrintNode struct {
 	sep, end string
 	w        io.Writer
-	limit    int64 // of the text kept for out
+	errw     io.Writer // for failures and usage
+	limit    int64     // of the text kept for out
+	// answers counts the streams printed, with report_errors; nil
+	// without it.
+	answers *registry.AnswerTally
 }
 
 var _ registry.Node = (*termPrintNode)(nil)
@@ -81,6 +110,18 @@ func (n *termPrintNode) Run(ctx context.Context, in registry.Inputs, out registr
 				return fmt.Errorf("write standard output: %w", err)
 			}
 			out.Set("out", printed.String()+" [interrupted]")
+			n.answers.Add(false)
+			return nil
+		}
+		if err != nil && n.answers != nil && ctx.Err() == nil && !errors.Is(err, registry.ErrCancelled) {
+			// The producer failed: one line, and the flow goes on.
+			if i > 0 {
+				if _, werr := io.WriteString(n.w, "\n"); werr != nil {
+					return fmt.Errorf("write standard output: %w", werr)
+				}
+			}
+			n.answers.Add(true)
+			fmt.Fprintf(n.errw, "error: %s\n", oneLine(err.Error()))
 			return nil
 		}
 		if err != nil {
@@ -111,5 +152,7 @@ func (n *termPrintNode) Run(ctx context.Context, in registry.Inputs, out registr
 	if keep {
 		out.Set("out", printed.String())
 	}
+	n.answers.Add(false)
+	printUsage(ctx, in.Stream("usage"), n.errw)
 	return nil
 }

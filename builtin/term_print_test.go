@@ -70,3 +70,46 @@ func TestTermPrintErrors(t *testing.T) {
 type failWriter struct{ err error }
 
 func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// TestTermPrintReportErrors checks report_errors: a failed stream ends
+// its line, is one "error: " line on stderr, and the run succeeds; each
+// stream is counted in the answer tally, and the usage of a complete one
+// is one line on stderr. Without report_errors the failure is the run's.
+func TestTermPrintReportErrors(t *testing.T) {
+	var stdout, stderr strings.Builder
+	answers := new(registry.AnswerTally)
+	env := registry.Env{Stdout: &stdout, Stderr: &stderr, Answers: answers}
+	n := nodetest.New(t, lookup(t, "term.print"), nodetest.Setup{Params: map[string]any{"report_errors": true}, Env: env})
+	usage := map[string]any{"prompt_tokens": 17, "completion_tokens": 128}
+	res := n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+		"s":     nodetest.Chunks("Hi", " there"),
+		"usage": nodetest.Chunks(usage),
+	}})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	res = n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+		"s": nodetest.Chunks("Half").Fail(errors.New("no server answers at http://x\nstart it")),
+	}})
+	if res.Err != nil {
+		t.Errorf("a failed stream with report_errors: err = %v, want nil", res.Err)
+	}
+	if want := "Hi there\nHalf\n"; stdout.String() != want {
+		t.Errorf("stdout = %q, want %q", stdout.String(), want)
+	}
+	if want := "[17 prompt + 128 completion tokens]\nerror: no server answers at http://x start it\n"; stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
+	}
+	if err := answers.Err(); err == nil || err.Error() != "1 of 2 answers failed" {
+		t.Errorf("answer tally: %v, want 1 of 2 answers failed", err)
+	}
+
+	plain := nodetest.New(t, lookup(t, "term.print"), nodetest.Setup{Env: registry.Env{Stdout: &stdout, Stderr: &stderr}})
+	boom := errors.New("boom")
+	if res := plain.Run(t, nodetest.In{Streams: chunks("s")}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res := plain.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{"s": nodetest.Chunks().Fail(boom)}}); !errors.Is(res.Err, boom) {
+		t.Errorf("without report_errors: err = %v, want the stream's failure", res.Err)
+	}
+}

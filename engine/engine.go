@@ -105,6 +105,8 @@ type Runner struct {
 	events *eventLog
 	// maxValue bounds the accumulation of an output (MaxValueBytes).
 	maxValue int64
+	// answers counts the answers the nodes showed (Env.Answers).
+	answers *registry.AnswerTally
 
 	mu         sync.Mutex
 	nodes      []*nodeState
@@ -152,6 +154,10 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 		r.events = newEventLog(opts.Events)
 	}
 	env := opts.Env
+	if env.Answers == nil {
+		env.Answers = new(registry.AnswerTally)
+	}
+	r.answers = env.Answers
 	if opts.MaxValueBytes != 0 {
 		env.ValueLimit = opts.MaxValueBytes
 	}
@@ -299,6 +305,14 @@ func (r *Runner) result() (*Result, error) {
 		res.Reason = ReasonDone
 		if len(r.limitNodes) > 0 {
 			res.Reason = ReasonLimit
+		}
+	}
+	if (res.Reason == ReasonDone || res.Reason == ReasonStopped) && !r.opts.Env.Interactive {
+		// Every prompt was processed, but a script must see that some
+		// answers failed (each failure was reported as it happened).
+		if err := r.answers.Err(); err != nil {
+			res.Reason, res.StoppedBy, res.StopReason = ReasonFailed, "", ""
+			r.err = err
 		}
 	}
 	slices.SortFunc(r.limitNodes, func(a, b *nodeState) int { return a.n.Index - b.n.Index })

@@ -142,9 +142,13 @@ func (p *program) report(err error) {
 		reported *reportedError
 		usage    *usageError
 		nodeErr  *engine.NodeError
+		failed   *registry.AnswersFailedError
 	)
 	switch {
 	case err == nil, errors.As(err, &reported):
+	case errors.As(err, &failed):
+		// The failures were reported one by one: a bare summary.
+		fmt.Fprintln(p.stderr, failed.Error())
 	case errors.As(err, &usage):
 		fmt.Fprintf(p.stderr, "%s: %v\n", usage.cmd, usage.err)
 		hint := usage.hint

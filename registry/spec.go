@@ -250,6 +250,11 @@ type Env struct {
 	// to stop an answer other than the terminal, such as web.output's Stop
 	// button.
 	Interrupt func() int
+	// Answers counts the answers shown and the failed ones (term.chat,
+	// term.print with report_errors). The engine sets a new tally when
+	// it is nil; a flow that is not interactive and ends cleanly after a
+	// failed answer then fails with an [*AnswersFailedError].
+	Answers *AnswerTally
 }
 
 // A Console is one terminal shared by the nodes of an interactive flow:

@@ -138,14 +138,13 @@ func chatErrorLines(stderr string) (errs, other []string) {
 	return errs, other
 }
 
-// wantSummary checks that the last line of stderr is the chatbot's
-// summary of failed answers ending in summary, and returns stderr without
-// it.
+// wantSummary checks that the last line of stderr is exactly the
+// chatbot's summary of failed answers, and returns stderr without it.
 func wantSummary(t *testing.T, stderr, summary string) string {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 	last := lines[len(lines)-1]
-	if !strings.HasSuffix(last, ": "+summary) || strings.HasPrefix(last, "error: ") {
+	if last != summary {
 		t.Errorf("the last line of stderr is %q, want the summary %q", last, summary)
 		return stderr
 	}
@@ -200,33 +199,38 @@ func closedPortURL(t *testing.T) string {
 	return "http://" + addr + "/v1"
 }
 
-// TestChatbotServerDown runs the chatbot with no server: each prompt gets
-// one line on stderr naming the server and how to start the local one, the
-// conversation goes on to the next prompt, and at the end a last line says
-// that 2 of 2 answers failed and the exit is 1, so a script can tell.
+// TestChatbotServerDown runs both chatbots with no server: each prompt
+// gets one line on stderr naming the server and how to start the local
+// one, the conversation goes on to the next prompt, and at the end a last
+// line says exactly "2 of 2 answers failed" and the exit is 1, so a script
+// can tell.
 func TestChatbotServerDown(t *testing.T) {
-	url := closedPortURL(t)
-	setChatEnv(t, url)
-	code, stdout, stderr := runChatCLI(t, chatbotFlow, "Hello\nAnyone there?\n")
-	t.Logf("stderr:\n%s", stderr)
-	if code != 1 {
-		t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr)
-	}
-	if stdout != "" {
-		t.Errorf("stdout = %q, want nothing", stdout)
-	}
-	stderr = wantSummary(t, stderr, "2 of 2 answers failed")
-	errs, other := chatErrorLines(stderr)
-	if len(other) > 0 {
-		t.Errorf("stderr has lines besides the error lines:\n%s", strings.Join(other, "\n"))
-	}
-	if len(errs) != 2 {
-		t.Fatalf("stderr has %d error lines, want one per prompt (2):\n%s", len(errs), stderr)
-	}
-	for _, l := range errs {
-		if !strings.Contains(l, "no server answers at "+url) || !strings.Contains(l, "make chat") {
-			t.Errorf("error line does not name the server %s and `make chat`:\n%s", url, l)
-		}
+	for _, flow := range []string{chatbotFlow, chatbotSplitFlow} {
+		t.Run(filepath.Base(flow), func(t *testing.T) {
+			url := closedPortURL(t)
+			setChatEnv(t, url)
+			code, stdout, stderr := runChatCLI(t, flow, "Hello\nAnyone there?\n")
+			t.Logf("stderr:\n%s", stderr)
+			if code != 1 {
+				t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+			stderr = wantSummary(t, stderr, "2 of 2 answers failed")
+			errs, other := chatErrorLines(stderr)
+			if len(other) > 0 {
+				t.Errorf("stderr has lines besides the error lines:\n%s", strings.Join(other, "\n"))
+			}
+			if len(errs) != 2 {
+				t.Fatalf("stderr has %d error lines, want one per prompt (2):\n%s", len(errs), stderr)
+			}
+			for _, l := range errs {
+				if !strings.Contains(l, "no server answers at "+url) || !strings.Contains(l, "make chat") {
+					t.Errorf("error line does not name the server %s and `make chat`:\n%s", url, l)
+				}
+			}
+		})
 	}
 }
 
@@ -288,7 +292,8 @@ func TestChatbotFailedAnswers(t *testing.T) {
 // TestChatbotSplit pipes three prompts into flows/chatbot-split.yaml, whose
 // input node reads ahead without waiting for the answers: the answers are
 // still printed in order, one per line, each request carries the
-// conversation so far, and the exit is 0.
+// conversation so far, the token usage of each answer is one line on
+// stderr, and the exit is 0.
 func TestChatbotSplit(t *testing.T) {
 	srv := llmtest.New(t,
 		llmtest.Stream("First", " answer."),
@@ -305,6 +310,9 @@ func TestChatbotSplit(t *testing.T) {
 	}
 	if errs, other := chatErrorLines(stderr); len(errs)+len(other) > 0 {
 		t.Errorf("stderr:\n%s", stderr)
+	}
+	if n := len(regexp.MustCompile(`(?m)^\[\d+ prompt \+ \d+ completion tokens\]$`).FindAllString(stderr, -1)); n != 3 {
+		t.Errorf("stderr shows the usage of %d answers, want 3:\n%s", n, stderr)
 	}
 	checkRequests(t, srv,
 		conversation(chatSystem, "a"),
