@@ -407,8 +407,8 @@ func lastRow(rows []string) (string, int) {
 // answer streams, text typed at the prompt stays intact on the last row
 // with the answer growing above it; Ctrl-C cuts the answer (marked
 // " [interrupted]", and kept in the conversation) and leaves the typed
-// text at the prompt; the prompt, completed, is answered; /exit ends
-// with 0.
+// text at the prompt; the prompt, completed, is answered, with its token
+// usage on the row after the answer, as in chatbot.yaml; /exit ends with 0.
 func TestChatbotSplitPTY(t *testing.T) {
 	story, pieces := slowStory()
 	srv := llmtest.New(t, story, llmtest.Stream("Second", " answer."))
@@ -427,9 +427,9 @@ func TestChatbotSplitPTY(t *testing.T) {
 		return last == "you> typed meanwhile" && i >= 2 && strings.HasSuffix(rows[i-1], " [interrupted]")
 	})
 	c.typeKeys(" - and then?\r")
-	c.scr.waitUntil(t, "the second answer", func(rows []string) bool {
+	c.scr.waitUntil(t, "the second answer and its usage", func(rows []string) bool {
 		last, i := lastRow(rows)
-		return last == "you>" && i >= 2 && rows[i-1] == "Second answer." && rows[i-2] == "you> typed meanwhile - and then?"
+		return last == "you>" && i >= 3 && rows[i-1] == "[7 prompt + 2 completion tokens]" && rows[i-2] == "Second answer." && rows[i-3] == "you> typed meanwhile - and then?"
 	})
 	c.typeKeys("/exit\r")
 	c.wantExit(0)
