@@ -25,7 +25,11 @@ const streamBuffer = 128
 
 // Options configure a run.
 type Options struct {
-	// Env is handed to every node's constructor.
+	// Env is handed to every node's constructor. Leave Env.Getenv nil:
+	// the nodes read the environment the flow was loaded with,
+	// graph.Flow.Getenv (set by graph.Options.Getenv, by default the
+	// process's environment), so that ${VAR} in the file and the nodes
+	// see the same variables; Run reports an error when it is set.
 	Env registry.Env
 	// MaxGenerations limits every node's runs (0: no limit). A node's
 	// max_generations in the flow file wins over it, and NodeLimits wins
@@ -153,11 +157,18 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 	if opts.Events != nil {
 		r.events = newEventLog(opts.Events)
 	}
+	if opts.Env.Getenv != nil {
+		return nil, errors.New("engine.Options.Env.Getenv is set: the nodes read the environment the flow was loaded with; set graph.Options.Getenv instead")
+	}
 	env := opts.Env
 	if env.Answers == nil {
 		env.Answers = new(registry.AnswerTally)
 	}
 	r.answers = env.Answers
+	env.Getenv = flow.Getenv
+	if env.Getenv == nil {
+		env.Getenv = registry.OSEnv()
+	}
 	if opts.MaxValueBytes != 0 {
 		env.ValueLimit = opts.MaxValueBytes
 	}

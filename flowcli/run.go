@@ -252,13 +252,13 @@ func summarize(names []string, max int) string {
 }
 
 // nodeEnv returns the side effects the flow's nodes may use: the real
-// standard streams and environment.
+// standard streams. The environment is the one the flow was loaded with
+// (p.getenv, which records secrets), handed to the nodes by the engine.
 func (p *program) nodeEnv(logger *slog.Logger) registry.Env {
 	return registry.Env{
 		Stdin:       p.stdin,
 		Stdout:      p.stdout,
 		Stderr:      p.stderr,
-		Getenv:      p.getenv,
 		Secrets:     p.secrets,
 		Logger:      logger,
 		Interactive: isTerminal(p.stdin) && isTerminal(p.stdout),

@@ -297,7 +297,6 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase, srcs map[s
 			Stdin:  strings.NewReader(tc.stdin),
 			Stdout: stdout,
 			Stderr: stderr,
-			Getenv: getenv,
 		},
 		MaxGenerations: tc.maxGen,
 		NodeLimits:     tc.limits,

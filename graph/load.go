@@ -8,8 +8,13 @@ import (
 
 // Options tune loading.
 type Options struct {
-	// Getenv resolves ${VAR} and ${VAR:-fallback} in string constants;
-	// nil means no variable is set.
+	// Getenv reads the flow's environment: the loader resolves ${VAR} and
+	// ${VAR:-fallback} in string constants with it, and the loaded
+	// [Flow] keeps it in Flow.Getenv, which the engine hands to the nodes
+	// (as registry.Env.Getenv), so this is the one place to set it. Nil
+	// means the environment of this process ([registry.OSEnv]); pass
+	// func(string) string { return "" } for an empty one. To keep the
+	// values read from being shown, wrap it with secret.Set.Getenv.
 	Getenv func(string) string
 	// Set overrides constants: each entry is "node.input=value", the value
 	// written in YAML syntax (a bare word is a string).
@@ -40,6 +45,9 @@ type Options struct {
 func Load(filename string, src []byte, reg *registry.Registry, opts Options) (*Flow, error) {
 	if reg == nil {
 		reg = registry.New()
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = registry.OSEnv()
 	}
 	fs, err := schemaFor(reg)
 	if err != nil {
@@ -105,6 +113,7 @@ func (l *loader) expand(raw *rawFlow) *Flow {
 		Name:        raw.name,
 		Description: raw.description,
 		File:        raw.file,
+		Getenv:      l.opts.Getenv,
 		byID:        map[string]*Node{},
 	}
 	top := newScope(raw, "", nil, nil, []string{filepath.Clean(raw.file)})

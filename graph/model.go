@@ -45,6 +45,10 @@ type Flow struct {
 	// Outputs maps the declared outputs of a subflow file to references.
 	// It is empty for an ordinary flow.
 	Outputs map[string]Ref
+	// Getenv reads the environment the flow was loaded with
+	// (Options.Getenv, by default the process's); the engine hands it to
+	// the nodes. Nil, in a Flow not made by [Load], means the process's.
+	Getenv func(string) string
 
 	byID map[string]*Node
 }

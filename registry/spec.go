@@ -214,7 +214,9 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// Getenv reads the environment; nil means no variables are set.
+	// Getenv reads the environment; nil means no variables are set. The
+	// engine sets it to the flow's (graph.Options.Getenv, by default the
+	// process's environment, [OSEnv]).
 	Getenv func(string) string
 	// HTTPClient is used by nodes that speak HTTP; nil means a default
 	// client with sensible timeouts.

@@ -90,7 +90,7 @@ func BenchmarkTimeToFirstToken(b *testing.B) {
 		done := make(chan error, 1)
 		go func() {
 			_, err := engine.Run(ctx, flow, engine.Options{Env: registry.Env{
-				Stdin: stdin, Stdout: stdout, Stderr: io.Discard, Getenv: getenv}})
+				Stdin: stdin, Stdout: stdout, Stderr: io.Discard}})
 			done <- err
 		}()
 
