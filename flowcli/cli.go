@@ -239,6 +239,8 @@ func (p *program) app() *ucli.App {
 			p.graphCommand(),
 			p.schemaCommand(),
 			p.testCommand(),
+			p.serverCommand(),
+			p.workerCommand(),
 			helpCommand(),
 		},
 	}

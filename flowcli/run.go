@@ -47,7 +47,7 @@ func (p *program) runCommand() *ucli.Command {
 		Usage:       "run a flow (the default command: \"flowrun FLOW.yaml\")",
 		ArgsUsage:   "FLOW.yaml",
 		Description: runDescription,
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			&ucli.StringSliceFlag{Name: "set", Usage: "override a constant: `NODE.INPUT=VALUE`, the value in YAML syntax (repeatable)"},
 			&ucli.StringSliceFlag{Name: "max-generations", Usage: "stop each node after `N` runs, or one node with NODE=N (repeatable; NODE=N wins)"},
 			&ucli.StringFlag{Name: "print-final", Usage: "print every node's final output values at the end, as `json`"},
@@ -60,7 +60,7 @@ func (p *program) runCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "max-value-bytes", Value: "256MiB", Usage: "fail a run whose whole value built from a stream grows past `SIZE` (such as 64MiB or 2GiB; 0 means no limit)"},
 			rootFlag(),
 			maxFileSizeFlag(),
-		},
+		}, clusterFlags()...),
 		Action: p.runAction,
 	}
 }
@@ -187,7 +187,15 @@ func (p *program) runAction(c *ucli.Context) error {
 				node, cfg.nodeLimits[node], node, cfg.file, didYouMean(node, nodeIDs(flow)))
 		}
 	}
+	cr, err := p.startCluster(c, flow, cfg.logger)
+	if err != nil {
+		return err
+	}
+	if cr != nil {
+		defer cr.close()
+	}
 	opts := engine.Options{
+		Executor:       cr.executor(),
 		Env:            p.nodeEnv(cfg.logger),
 		MaxGenerations: cfg.maxGen,
 		NodeLimits:     cfg.nodeLimits,

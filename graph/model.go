@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/flowrun/flowrun/registry"
@@ -83,10 +84,22 @@ type Node struct {
 	Retry *Retry
 	// MaxGenerations limits the node's runs (0: no limit).
 	MaxGenerations int
+	// Placement is where the node runs when the flow runs on workers
+	// (flowrun run --nats): PlaceLocal, PlaceWorker, or "" to let the
+	// node's type decide (the `placement:` key).
+	Placement string
 	// Params holds the constant value of every Const input, ready for
 	// Spec.New (see registry.Config).
 	Params map[string]any
 }
+
+// The values of the `placement:` key (Node.Placement).
+const (
+	// PlaceLocal runs the node in the process that runs the flow.
+	PlaceLocal = "local"
+	// PlaceWorker runs the node on a worker when the flow runs on workers.
+	PlaceWorker = "worker"
+)
 
 // ErrorOutput is the output a node with on_error: continue has besides its
 // type's outputs: the cause of a failed run, as a string, or null after a
@@ -184,4 +197,20 @@ func (r Ref) String() string {
 		return "<nil>"
 	}
 	return r.Node.ID + "." + r.Output
+}
+
+// NotOnWorker says why nodes of type spec cannot run on a worker process,
+// or returns "" if they can: stateful and live types keep their state in
+// the instance of the process running the flow, and terminal types use
+// its terminal.
+func NotOnWorker(spec *registry.Spec) string {
+	switch {
+	case spec.Stateful:
+		return "a stateful node keeps its state in the process running the flow (state on workers is not implemented)"
+	case spec.Live:
+		return "a live source runs in the process running the flow"
+	case slices.Contains(spec.Effects, registry.Terminal), strings.HasPrefix(spec.Type, "term."):
+		return "it uses the terminal of the process running the flow"
+	}
+	return ""
 }

@@ -63,6 +63,8 @@ type policy struct {
 	retrySet       bool
 	maxGenerations int
 	maxGenSet      bool
+	placement      string
+	placementAt    place
 }
 
 // inherit fills what p does not set from outer.
@@ -213,6 +215,10 @@ func readNode(id string, pos Pos, t *tree, errs *ErrorList) *rawNode {
 		if v, ok := mg.val.(int); ok {
 			n.policy.maxGenerations, n.policy.maxGenSet = v, true
 		}
+	}
+	if pl := t.get("placement"); pl != nil {
+		n.policy.placement, _ = pl.val.(string)
+		n.policy.placementAt = placeOf(pl)
 	}
 	if rt := t.get("retry"); rt != nil {
 		n.policy.retry, n.policy.retrySet = readRetry(rt, errs), true

@@ -254,7 +254,7 @@ func (x *explainer) unknownKeys(inst []string, t *tree, sch any) {
 		case len(inst) == 0:
 			x.errs.addAt(at, "unknown key %q%s: a flow file has the keys version, name, description, inputs, outputs and nodes", key, hint)
 		case len(inst) == 2 && inst[0] == "nodes":
-			x.errs.addAt(at, "unknown key %q in node %q%s: a node has type, description, inputs, with, defaults, after, on_error, retry and max_generations", key, inst[1], hint)
+			x.errs.addAt(at, "unknown key %q in node %q%s: a node has type, description, inputs, with, defaults, after, on_error, retry, max_generations and placement", key, inst[1], hint)
 		case nodeField(inst, 3, "inputs", "with", "defaults"):
 			x.unknownInput(at, inst[1], key, allowed)
 		case nodeField(inst, 3, "retry"):

@@ -95,6 +95,12 @@ func (l *loader) build(sc *scope) {
 			OnError:        p.onError,
 			Retry:          p.retry,
 			MaxGenerations: p.maxGenerations,
+			Placement:      rn.policy.placement,
+		}
+		if n.Placement == PlaceWorker {
+			if why := NotOnWorker(spec); why != "" {
+				l.errs.addAt(rn.policy.placementAt, "placement: worker: node type %s cannot run on a worker: %s; remove the key or write placement: local", rn.typ, why)
+			}
 		}
 		if n.OnError == "" {
 			n.OnError = "fail"

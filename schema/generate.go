@@ -269,6 +269,11 @@ func nodeShape(reg *registry.Registry) obj {
 				},
 			},
 			"max_generations": obj{"title": "max_generations", "type": "integer", "minimum": 0, "description": "Stop the node after this many runs (0: no limit)."},
+			"placement": obj{
+				"title":       "placement",
+				"enum":        []string{"local", "worker"},
+				"description": "Where the node runs when the flow runs on workers (flowrun run --nats or --workers): local, in the process running the flow, or worker. Without it, types that run programs or use the network go to workers.",
+			},
 		},
 	}
 }

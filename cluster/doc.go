@@ -1,0 +1,22 @@
+// Package cluster runs a flow's node runs on worker processes through NATS
+// JetStream: the coordinator (the process running the flow) keeps every
+// scheduling decision in its engine and ships node runs, through an
+// [engine.Executor], to a work-queue stream that workers consume.
+//
+// Subjects (run is a random id per flow run, token a subject-safe form of
+// a node id or type):
+//
+//	flowrun.task.<run>.<type>                 FLOWRUN_TASKS, work queue, one durable consumer per type
+//	flowrun.result.<run>.<node>.<gen>.<try>   FLOWRUN_RESULTS, one message per subject
+//	flowrun.chunk.<run>.<node>.<gen>.<try>    core: a streamed run's chunks
+//	flowrun.credit.<run>.<node>.<gen>.<try>.<attempt>  core: the coordinator's credit window
+//	flowrun.cancel.<run>                      core: cancel one run's node runs, or all
+//
+// Workers announce the node types they serve in the KV bucket
+// flowrun_workers (entries expire when a worker stops heartbeating), so a
+// coordinator refuses to start a flow that no worker can serve instead of
+// hanging.
+//
+// The embedded server ([StartServer]) lives in this package so that the
+// engine, the registry and the loader do not link the NATS server.
+package cluster

@@ -1,0 +1,433 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowrun/flowrun/engine"
+	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/registry"
+)
+
+// Remotable says why a node type cannot run on a worker, or "" if it can
+// (see graph.NotOnWorker).
+func Remotable(spec *registry.Spec) string { return graph.NotOnWorker(spec) }
+
+// Placement policies for nodes without a placement key.
+const (
+	// PlaceAuto puts the types that run programs or use the network on
+	// workers and runs the rest in the coordinator.
+	PlaceAuto = "auto"
+	// PlaceWorkers puts every node that can run on a worker there.
+	PlaceWorkers = "workers"
+)
+
+// OnWorker reports whether node n runs on a worker under policy (PlaceAuto
+// or PlaceWorkers); a node's own placement key wins.
+func OnWorker(n *graph.Node, policy string) bool {
+	if Remotable(n.Spec) != "" {
+		return false
+	}
+	switch n.Placement {
+	case graph.PlaceLocal:
+		return false
+	case graph.PlaceWorker:
+		return true
+	}
+	if policy == PlaceWorkers {
+		return true
+	}
+	return slices.Contains(n.Spec.Effects, registry.Exec) || slices.Contains(n.Spec.Effects, registry.Net)
+}
+
+// ExecutorOptions configure an Executor.
+type ExecutorOptions struct {
+	// Placement is PlaceAuto (the default) or PlaceWorkers.
+	Placement string
+	// Window is the credit window of streamed chunks (default 256).
+	Window int
+	// Logger receives the executor's diagnostics.
+	Logger *slog.Logger
+	// Dir is the directory of the flow file: nodes resolve relative
+	// paths against it, on workers too (which must see the same files).
+	Dir string
+}
+
+// An Executor ships node runs to workers; it implements engine.Executor.
+// Nodes that stay local run in the calling goroutine.
+type Executor struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	kv   jetstream.KeyValue
+	opts ExecutorOptions
+	log  *slog.Logger
+	run  string
+
+	mu    sync.Mutex
+	tries map[string]int // node/gen -> dispatches so far
+
+	lostOnce sync.Once
+	lost     chan struct{}
+	lostErr  error
+
+	// Dispatched counts the node runs shipped to workers.
+	dispatched int
+}
+
+// NewExecutor prepares an executor for one flow run on nc. Call
+// LostConnection from nc's ClosedHandler, and Close when the run ended.
+func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Executor, error) {
+	if opts.Placement == "" {
+		opts.Placement = PlaceAuto
+	}
+	if opts.Window <= 0 {
+		opts.Window = 256
+	}
+	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, lost: make(chan struct{})}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	e.run = hex.EncodeToString(b[:])
+	var err error
+	if e.js, err = jetstream.New(nc); err != nil {
+		return nil, err
+	}
+	if e.kv, err = ensureStreams(ctx, e.js); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// RunID returns the id of the flow run in subjects and message ids.
+func (e *Executor) RunID() string { return e.run }
+
+// Dispatched returns how many node runs were shipped to workers.
+func (e *Executor) Dispatched() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dispatched
+}
+
+// LostConnection makes every node run waiting on a worker fail with err.
+func (e *Executor) LostConnection(err error) {
+	e.lostOnce.Do(func() {
+		e.lostErr = err
+		close(e.lost)
+	})
+}
+
+// RemoteTypes returns the node types of flow that run on workers, sorted.
+func (e *Executor) RemoteTypes(flow *graph.Flow) []string {
+	var types []string
+	for _, n := range flow.Nodes {
+		if OnWorker(n, e.opts.Placement) && !slices.Contains(types, n.Type) {
+			types = append(types, n.Type)
+		}
+	}
+	sort.Strings(types)
+	return types
+}
+
+// WaitForWorkers returns once every node type of flow that runs on
+// workers is served by a live worker, or an error naming the types no
+// worker serves when wait passed first.
+func (e *Executor) WaitForWorkers(ctx context.Context, flow *graph.Flow, wait time.Duration) error {
+	need := e.RemoteTypes(flow)
+	if len(need) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	watcher, err := e.kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watching workers: %w", err)
+	}
+	defer watcher.Stop()
+	served := map[string]map[string]bool{} // worker key -> types
+	missing := func() []string {
+		var out []string
+		for _, typ := range need {
+			ok := false
+			for _, ts := range served {
+				ok = ok || ts[typ]
+			}
+			if !ok {
+				out = append(out, typ)
+			}
+		}
+		return out
+	}
+	for {
+		select {
+		case entry := <-watcher.Updates():
+			if entry == nil {
+				// The initial values are in.
+				if len(missing()) == 0 {
+					return nil
+				}
+				continue
+			}
+			if entry.Operation() != jetstream.KeyValuePut {
+				delete(served, entry.Key())
+				continue
+			}
+			var wi workerInfo
+			if json.Unmarshal(entry.Value(), &wi) == nil {
+				ts := map[string]bool{}
+				for _, t := range wi.Types {
+					ts[t] = true
+				}
+				served[entry.Key()] = ts
+			}
+			if len(missing()) == 0 {
+				return nil
+			}
+		case <-ctx.Done():
+			if ctx.Err() == context.DeadlineExceeded {
+				m := missing()
+				return fmt.Errorf("no worker serves node type %s after waiting %v; start one with \"flowrun worker --nats URL\" (see docs/cluster.md), or run those nodes here with placement: local", strings.Join(m, ", "), wait)
+			}
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// Close cancels what is left of the flow run on workers and removes its
+// queued tasks.
+func (e *Executor) Close() error {
+	if !e.nc.IsConnected() {
+		return nil
+	}
+	_ = e.nc.Publish(subjCancel+"."+e.run, []byte("*"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := e.js.Stream(ctx, TasksStream)
+	if err != nil {
+		return err
+	}
+	return s.Purge(ctx, jetstream.WithPurgeSubject(subjTask+"."+e.run+".>"))
+}
+
+// Execute implements engine.Executor.
+func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
+	if !OnWorker(nr.Node, e.opts.Placement) {
+		return engine.LocalExecutor{}.Execute(ctx, nr)
+	}
+	t, err := e.newTask(ctx, nr)
+	if err != nil {
+		return err
+	}
+	suffix := t.suffix()
+	ch := make(chan *nats.Msg, 4*e.opts.Window+16)
+	resSub, err := e.nc.ChanSubscribe(subjResult+"."+suffix, ch)
+	if err != nil {
+		return e.connErr(err)
+	}
+	defer resSub.Unsubscribe()
+	if nr.Node.Spec.Streams {
+		chunkSub, err := e.nc.ChanSubscribe(subjChunk+"."+suffix, ch)
+		if err != nil {
+			return e.connErr(err)
+		}
+		defer chunkSub.Unsubscribe()
+	}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("the inputs cannot be sent to a worker: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, err = e.js.Publish(pctx, subjTask+"."+e.run+"."+token(t.Type), data, jetstream.WithMsgID(t.msgID()))
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return e.connErr(fmt.Errorf("queueing the run: %w", err))
+	}
+	e.mu.Lock()
+	e.dispatched++
+	e.mu.Unlock()
+	rs := &remoteStream{e: e, t: t, out: nr.Out}
+	for {
+		select {
+		case m := <-ch:
+			if strings.HasPrefix(m.Subject, subjChunk+".") {
+				if err := rs.chunk(ctx, m.Data); err != nil {
+					e.cancelRemote(t)
+					return err
+				}
+				continue
+			}
+			var res result
+			if err := decodeJSON(m.Data, &res); err != nil {
+				return fmt.Errorf("undecodable result from a worker: %w", err)
+			}
+			if !rs.accept(&res) {
+				continue
+			}
+			return applyResult(&res, nr.Out)
+		case <-ctx.Done():
+			e.cancelRemote(t)
+			return context.Cause(ctx)
+		case <-e.lost:
+			return e.lostErr
+		}
+	}
+}
+
+func (e *Executor) connErr(err error) error {
+	select {
+	case <-e.lost:
+		return e.lostErr
+	default:
+	}
+	return err
+}
+
+// cancelRemote tells the worker running t to stop.
+func (e *Executor) cancelRemote(t *task) {
+	_ = e.nc.Publish(subjCancel+"."+e.run, []byte(fmt.Sprintf("%s/%d/%d", t.Node, t.Gen, t.Try)))
+}
+
+// newTask describes the run for a worker: its parameters and input
+// values; stream inputs are read to their end first.
+func (e *Executor) newTask(ctx context.Context, nr engine.NodeRun) (*task, error) {
+	n := nr.Node
+	key := fmt.Sprintf("%s/%d", n.ID, nr.Generation)
+	e.mu.Lock()
+	try := e.tries[key]
+	e.tries[key] = try + 1
+	e.mu.Unlock()
+	t := &task{Run: e.run, Node: n.ID, Type: n.Type, Gen: nr.Generation, Try: try, Params: n.Params, Window: e.opts.Window}
+	t.Dir = e.opts.Dir
+	for _, b := range n.Inputs {
+		name := b.Name
+		t.Inputs = append(t.Inputs, name)
+		if nr.In.Defaulted(name) {
+			t.Defaulted = append(t.Defaulted, name)
+		}
+		if b.Spec.Stream {
+			s := nr.In.Stream(name)
+			var chunks []any
+			for {
+				c, ok, err := s.Next(ctx)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					break
+				}
+				chunks = append(chunks, c)
+			}
+			if t.Streams == nil {
+				t.Streams = map[string][]any{}
+			}
+			t.Streams[name] = chunks
+			continue
+		}
+		if v := nr.In.Value(name); v != nil {
+			if t.Values == nil {
+				t.Values = map[string]any{}
+			}
+			t.Values[name] = v
+		}
+	}
+	return t, nil
+}
+
+// applyResult hands a worker's result to the engine.
+func applyResult(res *result, out registry.Outputs) error {
+	for name, v := range res.Outputs {
+		out.Set(name, fixNumbers(v))
+	}
+	switch res.Kind {
+	case kindOK:
+		return nil
+	case kindStop:
+		if res.Error != "" {
+			return &registry.StopError{Reason: res.Error}
+		}
+		return registry.ErrStop
+	case kindDone:
+		return registry.ErrDone
+	case kindCancelled:
+		return fmt.Errorf("%w: on the worker", registry.ErrCancelled)
+	}
+	return errors.New(res.Error)
+}
+
+// remoteStream forwards a streamed run's chunks to the engine, in order,
+// granting credit as it goes. When a worker dies mid-stream the run is
+// redelivered and its new attempt streams from the first chunk again:
+// the chunks already forwarded are checked against it (by hash) and
+// skipped, so consumers see every chunk once; a new attempt that
+// streams something else fails the run.
+type remoteStream struct {
+	e         *Executor
+	t         *task
+	out       registry.Outputs
+	forwarded []uint64 // hashes of the chunks forwarded, in order
+	attempt   string
+	seen      int // chunks of the current attempt
+}
+
+func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
+	var c chunk
+	if err := decodeJSON(data, &c); err != nil {
+		return fmt.Errorf("undecodable chunk from a worker: %w", err)
+	}
+	if c.Attempt != rs.attempt {
+		if c.Seq != 0 {
+			return nil // a chunk of a superseded attempt
+		}
+		rs.attempt, rs.seen = c.Attempt, 0
+	}
+	if c.Seq != rs.seen {
+		return nil
+	}
+	rs.seen++
+	h := fnv.New64a()
+	h.Write([]byte(c.Output))
+	h.Write(data[strings.Index(string(data), `"v":`):])
+	sum := h.Sum64()
+	if c.Seq < len(rs.forwarded) {
+		if rs.forwarded[c.Seq] != sum {
+			return fmt.Errorf("the worker running this stream was lost after %d chunks, and the run that replaced it streamed a different chunk %d; a stream cannot be taken back from its consumers", len(rs.forwarded), c.Seq+1)
+		}
+	} else {
+		if err := rs.out.Emit(ctx, c.Output, fixNumbers(c.Value)); err != nil {
+			return err
+		}
+		rs.forwarded = append(rs.forwarded, sum)
+	}
+	if rs.seen%max(1, rs.t.Window/2) == 0 {
+		n, _ := json.Marshal(rs.seen)
+		_ = rs.e.nc.Publish(subjCredit+"."+rs.t.suffix()+"."+rs.attempt, n)
+	}
+	return nil
+}
+
+// accept reports whether res is the run's result: for a streamed run, the
+// result of the attempt whose chunks were all forwarded.
+func (rs *remoteStream) accept(res *result) bool {
+	if res.Chunks == 0 && len(rs.forwarded) == 0 {
+		return true
+	}
+	return res.Attempt == rs.attempt && res.Chunks == rs.seen && rs.seen >= len(rs.forwarded)
+}

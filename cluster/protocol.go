@@ -1,0 +1,193 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream, bucket and subject names.
+const (
+	TasksStream   = "FLOWRUN_TASKS"
+	ResultsStream = "FLOWRUN_RESULTS"
+	WorkersBucket = "flowrun_workers"
+
+	subjTask   = "flowrun.task"
+	subjResult = "flowrun.result"
+	subjChunk  = "flowrun.chunk"
+	subjCredit = "flowrun.credit"
+	subjCancel = "flowrun.cancel"
+)
+
+// DefaultAckWait is how long a node run may go without a heartbeat from
+// its worker before the queue hands it to another worker: the recovery
+// time after a worker is lost.
+const DefaultAckWait = 5 * time.Second
+
+// workerTTL is how long a worker's announcement lives without a heartbeat.
+const workerTTL = 6 * time.Second
+
+var safeToken = regexp.MustCompile(`^[A-Za-z0-9/.-]+$`)
+
+// token turns a node id or type into one subject token, one to one: a
+// name of letters, digits, '/', '-' and '.' has its dots replaced by '_';
+// any other name is base64url encoded behind a '~'.
+func token(s string) string {
+	if safeToken.MatchString(s) {
+		return strings.ReplaceAll(s, ".", "_")
+	}
+	return "~" + base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// consumerName is the durable consumer of a node type's tasks.
+func consumerName(typ string) string { return "type_" + token(typ) }
+
+// A task is one node run shipped to a worker.
+type task struct {
+	Run    string         `json:"run"`
+	Node   string         `json:"node"`
+	Type   string         `json:"type"`
+	Gen    int            `json:"gen"`
+	Try    int            `json:"try"`
+	Dir    string         `json:"dir"`
+	Params map[string]any `json:"params,omitempty"`
+	Inputs []string       `json:"inputs,omitempty"`
+	// Values holds the value inputs, Streams the chunks of stream inputs,
+	// Defaulted the inputs fed from a default.
+	Values    map[string]any   `json:"values,omitempty"`
+	Streams   map[string][]any `json:"streams,omitempty"`
+	Defaulted []string         `json:"defaulted,omitempty"`
+	// Window is the credit window of a streamed run's chunks.
+	Window int `json:"window,omitempty"`
+}
+
+func (t *task) key() string { return fmt.Sprintf("%s/%s/%d", t.Run, t.Node, t.Gen) }
+
+// msgID is the task's deduplication id: run/node/gen, and /tN for a
+// retry of the same generation by the node's retry policy.
+func (t *task) msgID() string {
+	if t.Try == 0 {
+		return t.key()
+	}
+	return fmt.Sprintf("%s/t%d", t.key(), t.Try)
+}
+
+func (t *task) suffix() string {
+	return fmt.Sprintf("%s.%s.%d.%d", t.Run, token(t.Node), t.Gen, t.Try)
+}
+
+// Result kinds.
+const (
+	kindOK        = ""
+	kindFail      = "fail"
+	kindStop      = "stop"
+	kindDone      = "done"
+	kindCancelled = "cancelled"
+)
+
+// A result is what a worker reports for a task.
+type result struct {
+	Attempt string         `json:"attempt"`
+	Worker  string         `json:"worker"`
+	Outputs map[string]any `json:"outputs,omitempty"`
+	Chunks  int            `json:"chunks"`
+	Kind    string         `json:"kind,omitempty"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// A chunk is one chunk of a streamed run.
+type chunk struct {
+	Attempt string `json:"a"`
+	Seq     int    `json:"s"`
+	Output  string `json:"o"`
+	Value   any    `json:"v"`
+}
+
+// decodeJSON decodes a JSON value as the engine's values are shaped:
+// integers as int, other numbers as float64.
+func decodeJSON(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// fixNumbers replaces json.Number in v (decoded with UseNumber).
+func fixNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil && !strings.ContainsAny(string(x), ".eE") {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = fixNumbers(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = fixNumbers(x[k])
+		}
+	}
+	return v
+}
+
+// ensureStreams creates or updates the streams and the workers bucket.
+func ensureStreams(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       TasksStream,
+		Subjects:   []string{subjTask + ".>"},
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    jetstream.FileStorage,
+		Duplicates: 2 * time.Minute,
+		MaxBytes:   1 << 30,
+		Discard:    jetstream.DiscardNew,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating stream %s: %w", TasksStream, err)
+	}
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:                 ResultsStream,
+		Subjects:             []string{subjResult + ".>"},
+		Retention:            jetstream.LimitsPolicy,
+		Storage:              jetstream.FileStorage,
+		Duplicates:           2 * time.Minute,
+		MaxAge:               time.Hour,
+		MaxMsgsPerSubject:    1,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
+		MaxBytes:             1 << 30,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating stream %s: %w", ResultsStream, err)
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: WorkersBucket, TTL: workerTTL, Storage: jetstream.MemoryStorage})
+	if err != nil {
+		return nil, fmt.Errorf("creating bucket %s: %w", WorkersBucket, err)
+	}
+	return kv, nil
+}
+
+// alreadyRecorded reports whether a result publish failed only because
+// the result is already stored (a redelivered task's second result).
+func alreadyRecorded(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10077
+}
+
+// A workerInfo is what a worker announces in the workers bucket.
+type workerInfo struct {
+	ID    string   `json:"id"`
+	Host  string   `json:"host"`
+	PID   int      `json:"pid"`
+	Types []string `json:"types"`
+}
