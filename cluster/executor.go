@@ -38,8 +38,13 @@ const (
 
 // OnWorker reports whether node n runs on a worker under policy (PlaceAuto
 // or PlaceWorkers); a node's own placement key wins.
+//
+// A node that reads a stream from a streaming producer stays local too:
+// streams into workers are not implemented (streams out of workers are),
+// so such a node would have to wait for the whole stream first, which
+// changes the flow's behaviour (an endless stream would never end).
 func OnWorker(n *graph.Node, policy string) bool {
-	if Remotable(n.Spec) != "" {
+	if Remotable(n.Spec) != "" || readsStream(n) {
 		return false
 	}
 	switch n.Placement {
@@ -52,6 +57,17 @@ func OnWorker(n *graph.Node, policy string) bool {
 		return true
 	}
 	return slices.Contains(n.Spec.Effects, registry.Exec) || slices.Contains(n.Spec.Effects, registry.Net)
+}
+
+// readsStream reports whether n has a stream input connected to a
+// streaming producer.
+func readsStream(n *graph.Node) bool {
+	for _, b := range n.Inputs {
+		if b.Stream && b.From.Node != nil && b.From.Node.Spec.Streams {
+			return true
+		}
+	}
+	return false
 }
 
 // ExecutorOptions configure an Executor.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,6 +53,7 @@ type Worker struct {
 
 	mu       sync.Mutex
 	running  map[string]*workerRun // by run/node/gen/try
+	executed atomic.Int64
 	draining bool
 	wg       sync.WaitGroup
 	runsCtx  context.Context
@@ -120,6 +122,9 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 	}
 	return w, nil
 }
+
+// Executed returns how many node runs the worker ran.
+func (w *Worker) Executed() int64 { return w.executed.Load() }
 
 // Types returns the node types the worker serves.
 func (w *Worker) Types() []string { return w.types }
@@ -284,6 +289,7 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task) {
 		}
 	}()
 	start := time.Now()
+	w.executed.Add(1)
 	res := w.runNode(ctx, t)
 	close(hbDone)
 	<-hbEnded

@@ -88,5 +88,12 @@ func testRegistry() *registry.Registry {
 		},
 		New: newNop,
 	})
+	reg.MustRegister(registry.Spec{
+		Type:     "state.count",
+		Doc:      "Counts its runs.",
+		Outputs:  []registry.Output{{Name: "out", Type: registry.Integer}},
+		Stateful: true,
+		New:      newNop,
+	})
 	return reg
 }

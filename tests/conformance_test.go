@@ -59,7 +59,7 @@ type caseRun struct {
 	events []map[string]any
 }
 
-func runCase(t *testing.T, file string) {
+func runCase(t *testing.T, file string, extra ...string) {
 	ar, err := txtar.ParseFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,8 @@ func runCase(t *testing.T, file string) {
 		t.Fatal("case has no -- want -- section")
 	}
 	events := filepath.Join(dir, "events.jsonl")
-	argv := append([]string{"flowrun", "run", "--print-final", "json", "--events", events}, args...)
+	argv := append([]string{"flowrun", "run", "--print-final", "json", "--events", events}, extra...)
+	argv = append(argv, args...)
 	argv = append(argv, filepath.Join(dir, "flow.yaml"))
 	var stdout, stderr bytes.Buffer
 	r := caseRun{exit: flowcli.Main(t.Context(), argv, nil, strings.NewReader(""), &stdout, &stderr)}
