@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"os"
 	"slices"
@@ -514,3 +515,7 @@ func (s *sliceStream) Next(ctx context.Context) (any, bool, error) {
 }
 
 func (s *sliceStream) Cancel() { s.done = true }
+
+func (s *sliceStream) All(ctx context.Context) iter.Seq2[any, error] {
+	return registry.StreamAll(ctx, s)
+}
