@@ -22,10 +22,24 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func builtins(t *testing.T) *registry.Registry {
 	reg := registry.New()
-	if err := builtin.Register(reg); err != nil {
+	if err := registerBuiltins(reg); err != nil {
 		t.Fatal(err)
 	}
 	return reg
+}
+
+func registerBuiltins(reg *registry.Registry) error { return builtin.Register(reg) }
+
+func loadB(b *testing.B, src string) *graph.Flow {
+	reg := registry.New()
+	if err := registerBuiltins(reg); err != nil {
+		b.Fatal(err)
+	}
+	flow, err := graph.Load("flow.yaml", []byte(src), reg, graph.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return flow
 }
 
 func load(t *testing.T, reg *registry.Registry, src string) *graph.Flow {
