@@ -188,7 +188,8 @@ func (p *program) connect(url string, onLost func(error)) (*nats.Conn, error) {
 			onLost(fmt.Errorf("lost the NATS server %s: %v", redactURL(url), err))
 		}))
 	} else {
-		opts = append(opts, nats.MaxReconnects(-1))
+		// A worker waits for its server, at start too.
+		opts = append(opts, nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -238,7 +239,7 @@ func (cr *clusterRun) close() {
 
 // startCluster prepares a run of flow on workers when --nats or --workers
 // asks for it; it returns nil otherwise.
-func (p *program) startCluster(c *ucli.Context, flow *graph.Flow, logger *slog.Logger) (cr *clusterRun, err error) {
+func (p *program) startCluster(c *ucli.Context, flow *graph.Flow, logger *slog.Logger) (_ *clusterRun, err error) {
 	const cmd = "flowrun run"
 	url, n := c.String("nats"), c.Int("workers")
 	placement := c.String("placement")
@@ -254,7 +255,7 @@ func (p *program) startCluster(c *ucli.Context, flow *graph.Flow, logger *slog.L
 	if url != "" && n > 0 && c.IsSet("nats") {
 		return nil, usagef(cmd, "--nats and --workers: choose one (--workers starts its own server)")
 	}
-	cr = &clusterRun{}
+	cr := &clusterRun{}
 	defer func() {
 		if err != nil {
 			cr.close()
@@ -278,13 +279,11 @@ func (p *program) startCluster(c *ucli.Context, flow *graph.Flow, logger *slog.L
 		}
 		cr.cleanup = append(cr.cleanup, stopWorkers)
 	}
-	var lost func(error)
 	cr.nc, err = p.connect(url, func(err error) {
 		if cr.exec != nil {
 			cr.exec.LostConnection(err)
 		}
 	})
-	_ = lost
 	if err != nil {
 		return nil, err
 	}
