@@ -232,6 +232,11 @@ type piece struct {
 // neither holds up the producer. It returns how the answer ended, the
 // producer's error if it failed, and whether stdout is left in the middle
 // of a line; err is ctx's error when ctx is done first.
+//
+// The reasoning the producer emitted before the answer's first chunk is
+// shown before it, however the two readers are scheduled: at the first
+// chunk the reasoning's reader is stopped and what the reasoning stream
+// already holds is printed first (see catchUp).
 func (n *termChatNode) printAnswer(ctx context.Context, answer, reasoning registry.Stream) (end answerEnd, cause error, open bool, err error) {
 	pieces := make(chan piece)
 	readCtx, stop := context.WithCancel(ctx)
@@ -240,27 +245,44 @@ func (n *termChatNode) printAnswer(ctx context.Context, answer, reasoning regist
 		stop()
 		readers.Wait() // no stream is read once the run returns
 	}()
-	read := func(s registry.Stream, isReasoning bool) {
-		defer readers.Done()
+	// read sends the chunks of s, then its end, on pieces until ctx is
+	// done; it returns the piece it held when ctx ended, if any.
+	read := func(ctx context.Context, s registry.Stream, isReasoning bool) *piece {
 		for {
-			chunk, ok, err := s.Next(readCtx)
+			chunk, ok, err := s.Next(ctx)
+			if !ok && err != nil && ctx.Err() != nil {
+				return nil // stopped while waiting: nothing taken
+			}
 			p := piece{reasoning: isReasoning, end: !ok, err: err}
 			if ok {
 				p.text = chunkText(chunk)
 			}
 			select {
 			case pieces <- p:
-			case <-readCtx.Done():
-				return
+			case <-ctx.Done():
+				return &p
 			}
 			if !ok {
-				return
+				return nil
 			}
 		}
 	}
-	readers.Add(2)
-	go read(answer, false)
-	go read(reasoning, true)
+	readers.Add(1)
+	go func() { defer readers.Done(); read(readCtx, answer, false) }()
+	// The reasoning's reader can be stopped (and started again) on its
+	// own; held receives the piece it held when stopped.
+	var (
+		stopReasoning context.CancelFunc
+		held          chan *piece
+	)
+	startReasoning := func() {
+		var rctx context.Context
+		rctx, stopReasoning = context.WithCancel(readCtx)
+		held = make(chan *piece, 1)
+		readers.Add(1)
+		go func(held chan<- *piece) { defer readers.Done(); held <- read(rctx, reasoning, true) }(held)
+	}
+	startReasoning()
 
 	w := n.stdout()
 	thinking := false // reasoning was shown and its line not ended
@@ -275,7 +297,51 @@ func (n *termChatNode) printAnswer(ctx context.Context, answer, reasoning regist
 		}
 		thinking = false
 	}
-	for ended := 0; ended < 2; {
+	showReasoning := func(text string) {
+		if !n.showReasoning || text == "" {
+			return
+		}
+		if n.env.Interactive {
+			if open {
+				io.WriteString(w, "\n")
+				open = false
+			}
+			io.WriteString(w, n.dim(text))
+		} else {
+			io.WriteString(n.stderr(), text)
+		}
+		thinking = true
+	}
+	reasoningEnded, answerStarted := false, false
+	// catchUp stops the reasoning's reader and shows the reasoning it held
+	// and what the stream already holds: everything the producer emitted
+	// before the chunk of the answer just received. Then the reader goes
+	// on, unless the reasoning ended.
+	catchUp := func() {
+		stopReasoning()
+		if p := <-held; p != nil {
+			if p.end {
+				reasoningEnded = true
+				return
+			}
+			showReasoning(p.text)
+		}
+		now, cancel := context.WithCancel(ctx)
+		cancel() // Next returns what is queued, and does not wait for more
+		for {
+			chunk, ok, err := reasoning.Next(now)
+			if !ok && err != nil && now.Err() != nil {
+				break
+			}
+			if !ok {
+				reasoningEnded = true
+				return
+			}
+			showReasoning(chunkText(chunk))
+		}
+		startReasoning()
+	}
+	for answerEnded := false; !answerEnded || !reasoningEnded; {
 		var p piece
 		select {
 		case p = <-pieces:
@@ -285,10 +351,11 @@ func (n *termChatNode) printAnswer(ctx context.Context, answer, reasoning regist
 		}
 		switch {
 		case p.end:
-			ended++
 			if p.reasoning {
+				reasoningEnded = true
 				continue
 			}
+			answerEnded = true
 			switch {
 			case ctx.Err() != nil:
 				endThinking()
@@ -301,20 +368,12 @@ func (n *termChatNode) printAnswer(ctx context.Context, answer, reasoning regist
 				end, cause = answerFailed, p.err
 			}
 		case p.reasoning:
-			if !n.showReasoning || p.text == "" {
-				continue
-			}
-			if n.env.Interactive {
-				if open {
-					io.WriteString(w, "\n")
-					open = false
-				}
-				io.WriteString(w, n.dim(p.text))
-			} else {
-				io.WriteString(n.stderr(), p.text)
-			}
-			thinking = true
+			showReasoning(p.text)
 		case p.text != "":
+			if !answerStarted && !reasoningEnded && n.showReasoning {
+				catchUp()
+			}
+			answerStarted = true
 			endThinking() // the reasoning ends on a line of its own
 			io.WriteString(w, p.text)
 			open = true

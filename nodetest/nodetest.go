@@ -359,9 +359,8 @@ func (s *stream) Next(ctx context.Context) (any, bool, error) {
 	if s.cancelled || s.ended || s.src == nil {
 		return nil, false, nil
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, false, err
-	}
+	// As the engine's streams: a chunk already there is returned even
+	// when ctx is done; ctx ends only a wait.
 	if s.src.ch == nil {
 		if s.pos < len(s.src.chunks) {
 			c := s.src.chunks[s.pos]
@@ -374,15 +373,28 @@ func (s *stream) Next(ctx context.Context) (any, bool, error) {
 	}
 	select {
 	case c, ok := <-s.src.ch:
-		if !ok {
-			s.ended = true
-			return nil, false, s.src.err
-		}
-		s.read++
-		return c, true, nil
+		return s.received(c, ok)
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	select {
+	case c, ok := <-s.src.ch:
+		return s.received(c, ok)
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	}
+}
+
+// received is Next's result for a receive from a channel source.
+func (s *stream) received(c any, ok bool) (any, bool, error) {
+	if !ok {
+		s.ended = true
+		return nil, false, s.src.err
+	}
+	s.read++
+	return c, true, nil
 }
 
 func (s *stream) Cancel() { s.cancelled = true }

@@ -84,16 +84,17 @@ func TestRunStreamAccumulates(t *testing.T) {
 func TestRunCancelAfter(t *testing.T) {
 	n := New(t, &passSpec, Setup{})
 	res := n.Run(t, In{Streams: map[string]*Source{"s": Chunks(1, 2, 3, 4)}, CancelAfter: 2})
-	// The run's context is cancelled after the second chunk, so the third
-	// Next fails with the context's error.
-	if !errors.Is(res.Err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", res.Err)
+	// The run's context is cancelled after the second chunk: the third
+	// chunk, already there, is read (as the engine's streams do), and its
+	// emit fails.
+	if !errors.Is(res.Err, registry.ErrCancelled) {
+		t.Errorf("err = %v, want ErrCancelled", res.Err)
 	}
 	if !res.RunCancelled {
 		t.Error("RunCancelled = false, want true")
 	}
-	if got := res.Read["s"]; got != 2 {
-		t.Errorf("read %d chunks, want 2", got)
+	if got := res.Read["s"]; got != 3 {
+		t.Errorf("read %d chunks, want 3", got)
 	}
 	if got := res.Out(); got != 3 {
 		t.Errorf("final = %v, want 3", got)
@@ -128,8 +129,14 @@ func TestEmitAfterCancelFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	res := n.RunContext(ctx, t, In{Streams: map[string]*Source{"s": Chunks(1)}})
+	// Next returns the chunk already there (as the engine's streams do);
+	// the emit of it fails.
+	if !errors.Is(res.Err, registry.ErrCancelled) {
+		t.Errorf("err = %v, want ErrCancelled from Emit", res.Err)
+	}
+	res = n.RunContext(ctx, t, In{Streams: map[string]*Source{"s": Chan(make(chan any))}})
 	if !errors.Is(res.Err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled from Next", res.Err)
+		t.Errorf("nothing to read: err = %v, want context.Canceled from Next", res.Err)
 	}
 	spec := passSpec
 	spec.New = func(registry.Config, registry.Env) (registry.Node, error) {

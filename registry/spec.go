@@ -336,7 +336,9 @@ type Stream interface {
 	// producer's run succeeded; the producer's error if it failed (under
 	// on_error: continue); or [ErrInterrupted] if the user interrupted it
 	// (Ctrl-C), which a reader may treat as an early end of the stream. It
-	// returns ctx's error when ctx is done first.
+	// returns ctx's error when ctx is done first: a chunk (or the end)
+	// already there is returned even when ctx is done, so that a reader
+	// can take what arrived without waiting by passing a done ctx.
 	Next(ctx context.Context) (chunk any, ok bool, err error)
 	// Cancel tells the producer that this consumer wants no more chunks:
 	// the producer's run is stopped, and further calls to Next end the

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -334,11 +333,10 @@ func TestChatbotPTYLayout(t *testing.T) {
 // which is not dimmed. Neither the mark, nor the cut answer, nor the
 // reasoning enters the conversation the server sees next.
 func TestChatbotPTYCutAndReasoning(t *testing.T) {
-	// The reasoning streams, then after a pause the answer, as from a
-	// real server: term.chat shows the chunks of the two streams in the
-	// order they arrive.
+	// The reasoning streams, then at once the answer, with no pause
+	// between them: term.chat shows all the reasoning the server sent
+	// before the answer first, however its two readers are scheduled.
 	thinking := llmtest.Reasoning("reasoning_content", []string{"The user", " wants more."}, "The", " end.")
-	thinking.Steps = slices.Insert(thinking.Steps, 3, llmtest.Sleep(200*time.Millisecond))
 	srv := llmtest.New(t,
 		cutStream("Once upon", " a time"),
 		thinking,
