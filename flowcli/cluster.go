@@ -145,9 +145,13 @@ func (p *program) workerAction(c *ucli.Context) error {
 	}
 	defer nc.Close()
 	ctx := c.Context
+	// A worker's nodes read its own environment (PATH for exec, API keys
+	// for llm.chat), through the secret set, as a local run's do.
+	env := p.nodeEnv(logger)
+	env.Getenv = p.getenv
 	w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{
 		Registry: reg, Types: types, Concurrency: c.Int("concurrency"), AckWait: c.Duration("ack-wait"),
-		Env: p.nodeEnv(logger), Logger: logger, ID: c.String("name"),
+		Env: env, Logger: logger, ID: c.String("name"),
 	})
 	if err != nil {
 		return err
