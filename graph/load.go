@@ -80,6 +80,24 @@ type loader struct {
 	// and reported on once.
 	files map[string]*parsedFile
 	flow  *Flow
+	// specs caches the declarations looked up, so that the nodes of one
+	// type share one copy.
+	specs map[string]*registry.Spec
+}
+
+// lookup returns the declaration of the named type, as reg.Lookup.
+func (l *loader) lookup(typ string) (*registry.Spec, bool) {
+	if s, ok := l.specs[typ]; ok {
+		return s, true
+	}
+	s, ok := l.reg.Lookup(typ)
+	if ok {
+		if l.specs == nil {
+			l.specs = map[string]*registry.Spec{}
+		}
+		l.specs[typ] = s
+	}
+	return s, ok
 }
 
 // A parsedFile is a subflow file after its syntax and schema phases.

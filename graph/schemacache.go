@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 
+	"github.com/flowrun/flowrun/internal/regmemo"
 	"github.com/flowrun/flowrun/registry"
 	"github.com/flowrun/flowrun/schema"
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -29,7 +30,7 @@ type schemaMemo struct{}
 // schemaFor returns the compiled schema of reg's types, built once per
 // registry (and again after types were registered).
 func schemaFor(reg *registry.Registry) (*flowSchema, error) {
-	v, err := reg.Memo(schemaMemo{}, func() (any, error) { return buildSchema(reg) })
+	v, err := regmemo.Memo(reg, schemaMemo{}, func() (any, error) { return buildSchema(reg) })
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func (l *loader) build(sc *scope) {
 			l.build(m.sub)
 			continue
 		}
-		spec, ok := l.reg.Lookup(rn.typ)
+		spec, ok := l.lookup(rn.typ)
 		if reason, refused := l.reg.Refused(rn.typ); !ok && refused {
 			l.errs.Add(rn.typePos, "%s", refusedMessage(rn.id, rn.typ, reason))
 			m.broken = true

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/flowrun/flowrun/internal/regmemo"
 )
 
 var (
@@ -39,11 +41,13 @@ func New() *Registry {
 // Register adds a node type. It checks the declaration: the type name must
 // be lower-case dotted words, input and output names unique identifiers,
 // defaults and enums of the declared JSON type, and New set. Registering a
-// name twice is an error.
+// name twice is an error. The registry keeps a copy of s: changing the
+// slices or default values passed in afterwards does not change it.
 func (r *Registry) Register(s Spec) error {
 	if err := validateSpec(&s); err != nil {
 		return err
 	}
+	s = *s.clone()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.specs[s.Type]; dup {
@@ -113,12 +117,16 @@ func (r *Registry) Restrict(p Policy) *Registry {
 	return out
 }
 
-// Memo returns the value cached under key, computing it with build when
-// there is none or when types were registered since it was built. Packages
-// that derive something costly from the registry's types (the loader's
-// compiled JSON Schema) keep it here, so that it lives as long as the
-// registry and needs no cache of their own. Use an unexported type as key.
-func (r *Registry) Memo(key any, build func() (any, error)) (any, error) {
+func init() {
+	regmemo.Memo = func(reg, key any, build func() (any, error)) (any, error) {
+		return reg.(*Registry).memoize(key, build)
+	}
+}
+
+// memoize returns the value cached under key, computing it with build
+// when there is none or when types were registered since it was built
+// (see [regmemo.Memo]).
+func (r *Registry) memoize(key any, build func() (any, error)) (any, error) {
 	r.mu.RLock()
 	m, ok := r.memo[key]
 	version := r.version
@@ -147,12 +155,66 @@ func (r *Registry) MustRegister(s Spec) {
 	}
 }
 
-// Lookup returns the declaration of the named type.
+// Lookup returns a copy of the declaration of the named type: changing
+// it does not change the registry.
 func (r *Registry) Lookup(typ string) (*Spec, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	s, ok := r.specs[typ]
-	return s, ok
+	if !ok {
+		return nil, false
+	}
+	return s.clone(), true
+}
+
+// clone returns a copy of s that shares no slice, map or default value
+// with it.
+func (s *Spec) clone() *Spec {
+	c := *s
+	c.Inputs = slices.Clone(s.Inputs)
+	for i := range c.Inputs {
+		c.Inputs[i] = c.Inputs[i].clone()
+	}
+	c.Outputs = slices.Clone(s.Outputs)
+	c.Effects = slices.Clone(s.Effects)
+	if s.Variadic != nil {
+		v := s.Variadic.clone()
+		c.Variadic = &v
+	}
+	return &c
+}
+
+// clone returns a copy of in that shares no enum or default value with it.
+func (in Input) clone() Input {
+	in.Default = copyValue(in.Default)
+	if in.Enum != nil {
+		enum := make([]any, len(in.Enum))
+		for i, e := range in.Enum {
+			enum[i] = copyValue(e)
+		}
+		in.Enum = enum
+	}
+	return in
+}
+
+// copyValue returns a deep copy of a JSON-like value: lists and objects
+// are copied, other values returned as they are.
+func copyValue(v any) any {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = copyValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = copyValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // Types returns the registered type names, sorted.

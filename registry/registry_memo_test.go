@@ -2,6 +2,8 @@ package registry
 
 import (
 	"testing"
+
+	"github.com/flowrun/flowrun/internal/regmemo"
 )
 
 type memoKey struct{}
@@ -14,7 +16,7 @@ func TestMemoRebuildsAfterRegister(t *testing.T) {
 		return len(r.Types()), nil
 	}
 	for range 3 {
-		if v, err := r.Memo(memoKey{}, build); err != nil || v != 0 {
+		if v, err := regmemo.Memo(r, memoKey{}, build); err != nil || v != 0 {
 			t.Fatalf("Memo = %v, %v", v, err)
 		}
 	}
@@ -23,7 +25,7 @@ func TestMemoRebuildsAfterRegister(t *testing.T) {
 	}
 	r.MustRegister(Spec{Type: "a.b", Outputs: []Output{{Name: "out"}},
 		New: func(Config, Env) (Node, error) { return nil, nil }})
-	if v, _ := r.Memo(memoKey{}, build); v != 1 || builds != 2 {
+	if v, _ := regmemo.Memo(r, memoKey{}, build); v != 1 || builds != 2 {
 		t.Errorf("after Register: Memo = %v after %d builds, want 1 after 2", v, builds)
 	}
 }
