@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +102,7 @@ func runOnWorker(t *testing.T, url string, src string) (<-chan error, *cluster.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := cluster.NewWorker(wctx, wnc, cluster.WorkerOptions{Registry: reg, AckWait: time.Second, Env: registry.Env{Getenv: os.Getenv}})
+	w, err := cluster.NewWorker(wctx, wnc, cluster.WorkerOptions{Registry: reg, AckWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

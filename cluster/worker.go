@@ -34,7 +34,8 @@ type WorkerOptions struct {
 	// AckWait is how long a run may go without the worker's heartbeat
 	// before another worker gets it (default DefaultAckWait).
 	AckWait time.Duration
-	// Env is handed to every node's constructor.
+	// Env is handed to every node's constructor. A nil Env.Getenv means
+	// the worker process's environment ([registry.OSEnv]).
 	Env registry.Env
 	// Logger receives one debug record per run; nil discards them.
 	Logger *slog.Logger
@@ -82,6 +83,9 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 		var b [3]byte
 		_, _ = rand.Read(b[:])
 		opts.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if opts.Env.Getenv == nil {
+		opts.Env.Getenv = registry.OSEnv()
 	}
 	w := &Worker{nc: nc, opts: opts, log: opts.Logger, running: map[string]*workerRun{}, sem: make(chan struct{}, opts.Concurrency)}
 	if w.log == nil {
