@@ -27,8 +27,12 @@ const (
 )
 
 // parseChunked returns the tree of src decoded in chunks, or ok false
-// when src is not suited (see above).
-func parseChunked(file string, src []byte, opts Options) (root *tree, errs ErrorList, ok bool) {
+// when src is not suited (see above). Unless each is nil, it is called
+// once the file without its node entries is converted (from 0, nodes
+// empty), then after each chunk, with the index of the chunk's first
+// entry in nodes and whether errors were found so far; it may let the
+// trees of those entries go (see loader.parseStream).
+func parseChunked(file string, src []byte, opts Options, each func(root, nodes *tree, from int, failed bool)) (root *tree, errs ErrorList, ok bool) {
 	lines := bytes.SplitAfter(src, []byte("\n"))
 	nodesAt := -1
 	for i, l := range lines {
@@ -102,6 +106,9 @@ func parseChunked(file string, src []byte, opts Options) (root *tree, errs Error
 		return nil, nil, false
 	}
 	nodes.pos = Pos{File: file, Line: starts[0] + 1, Col: indent + 1}
+	if each != nil {
+		each(root, nodes, 0, len(errs) > 0)
+	}
 
 	for k := 0; k < len(starts); k += chunkEntries {
 		from := starts[k]
@@ -124,9 +131,13 @@ func parseChunked(file string, src []byte, opts Options) (root *tree, errs Error
 		}
 		c.lineOffset = from - 1 // chunk line 2 is file line from+1
 		c.path = append(c.path[:0], "nodes")
+		first := len(nodes.keys)
 		c.mappingInto(nodes, m, false, 1)
 		c.path = c.path[:0]
 		c.lineOffset = 0
+		if each != nil {
+			each(root, nodes, first, len(errs) > 0)
+		}
 	}
 	return root, errs, true
 }

@@ -62,7 +62,7 @@ func TestChunkedSameTree(t *testing.T) {
 		if len(tc.src) < chunkFrom {
 			t.Fatalf("%s: %d bytes, not enough to be chunked", name, len(tc.src))
 		}
-		_, _, chunked := parseChunked("flow.yaml", tc.src, opts)
+		_, _, chunked := parseChunked("flow.yaml", tc.src, opts, nil)
 		if chunked != tc.chunked {
 			t.Errorf("%s: chunked %v, want %v", name, chunked, tc.chunked)
 		}

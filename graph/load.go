@@ -112,7 +112,19 @@ func (l *loader) parse(file string, src []byte, sets []string) (*rawFlow, ErrorL
 	if limit := l.opts.maxFileSize(); int64(len(src)) > limit {
 		return nil, tooLarge(file, int64(len(src)), limit, false)
 	}
-	root, errs := parseYAML(file, src, l.opts)
+	var root *tree
+	var errs ErrorList
+	switch {
+	case len(src) < chunkFrom:
+		root, errs = parseWhole(file, src, l.opts)
+	case len(sets) == 0:
+		if raw, serrs, ok := l.parseStream(file, src); ok {
+			return raw, serrs
+		}
+		root, errs = parseWhole(file, src, l.opts)
+	default:
+		root, errs = parseYAML(file, src, l.opts)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -161,4 +173,45 @@ func finish(errs ErrorList) ErrorList {
 		out = append(out, e)
 	}
 	return out
+}
+
+// parseStream is parse for a large file decoded in chunks (see
+// chunks.go): each chunk of nodes is converted, checked against the
+// schema and read before the next is decoded, so that the tree of the
+// whole file never exists at once. The phases still stop at the first
+// that finds errors: once one has, the chunks that follow are only
+// converted (syntax errors) or converted and checked (schema errors).
+// --set entries need the whole tree, so parse does not stream with them.
+// ok is false when the file cannot be decoded in chunks.
+func (l *loader) parseStream(file string, src []byte) (raw *rawFlow, errs ErrorList, ok bool) {
+	var schemaErrs, readErrs ErrorList
+	var sc *schemaCheck
+	each := func(root, nodes *tree, from int, failed bool) {
+		if failed {
+			return
+		}
+		if sc == nil {
+			sc = newSchemaCheck(l.schema, l.reg, root, &schemaErrs, true)
+			sc.shell()
+		}
+		sc.nodes(nodes, from)
+		if len(schemaErrs) > 0 {
+			return
+		}
+		if raw == nil {
+			raw = readFlow(file, root, &readErrs)
+			return
+		}
+		raw.readNodes(nodes, from, &readErrs)
+	}
+	_, errs, ok = parseChunked(file, src, l.opts, each)
+	switch {
+	case !ok:
+		return nil, nil, false
+	case len(errs) > 0:
+		return nil, errs, true
+	case len(schemaErrs) > 0:
+		return nil, schemaErrs, true
+	}
+	return raw, readErrs, true
 }

@@ -158,14 +158,19 @@ func readFlow(file string, root *tree, errs *ErrorList) *rawFlow {
 	}
 	if nodes := root.get("nodes"); nodes != nil {
 		f.nodes = make([]*rawNode, 0, len(nodes.keys))
-		for i, id := range nodes.keys {
-			f.nodes = append(f.nodes, readNode(id, nodes.keyPos[i], nodes.kids[i], errs))
-			// The node's tree is not needed any more: let it go, so that
-			// a large flow's tree and raw nodes are not all held at once.
-			nodes.kids[i] = nil
-		}
+		f.readNodes(nodes, 0, errs)
 	}
 	return f
+}
+
+// readNodes reads the entries of the nodes mapping from index from on,
+// and lets their trees go, so that a large flow's tree and raw nodes are
+// not all held at once.
+func (f *rawFlow) readNodes(nodes *tree, from int, errs *ErrorList) {
+	for i := from; i < len(nodes.keys); i++ {
+		f.nodes = append(f.nodes, readNode(nodes.keys[i], nodes.keyPos[i], nodes.kids[i], errs))
+		nodes.kids[i] = nil
+	}
 }
 
 // value returns a scalar's value; nil for a missing key.

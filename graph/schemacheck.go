@@ -32,12 +32,36 @@ func checkSchema(fs *flowSchema, reg *registry.Registry, root *tree, errs *Error
 
 // checkSchemaMemo is checkSchema, with the memo by shape or without.
 func checkSchemaMemo(fs *flowSchema, reg *registry.Registry, root *tree, errs *ErrorList, memo bool) {
-	x := &explainer{fs: fs, reg: reg, root: root, errs: errs}
+	sc := newSchemaCheck(fs, reg, root, errs, memo)
 	nodes := root.get("nodes")
 	if root.kind != mapKind || nodes == nil || nodes.kind != mapKind {
-		x.validate(fs.root, root.json(), nil)
+		sc.x.validate(fs.root, root.json(), nil)
 		return
 	}
+	sc.shell()
+	sc.nodes(nodes, 0)
+}
+
+// A schemaCheck checks a tree against the flow schema: the file without
+// its nodes (shell), then its nodes, which a large file gives a chunk at
+// a time (see chunks.go).
+type schemaCheck struct {
+	fs   *flowSchema
+	x    *explainer
+	memo bool
+	// valid holds the shapes of the nodes found valid (see schemamemo.go).
+	valid map[string]bool
+	buf   bytes.Buffer
+}
+
+func newSchemaCheck(fs *flowSchema, reg *registry.Registry, root *tree, errs *ErrorList, memo bool) *schemaCheck {
+	return &schemaCheck{fs: fs, x: &explainer{fs: fs, reg: reg, root: root, errs: errs}, memo: memo, valid: map[string]bool{}}
+}
+
+// shell checks the file with its nodes mapping left empty; the root must
+// be a mapping whose nodes key holds a mapping.
+func (sc *schemaCheck) shell() {
+	root := sc.x.root
 	shell := make(map[string]any, len(root.keys))
 	for i, k := range root.keys {
 		if k == "nodes" {
@@ -46,17 +70,20 @@ func checkSchemaMemo(fs *flowSchema, reg *registry.Registry, root *tree, errs *E
 		}
 		shell[k] = root.kids[i].json()
 	}
-	x.validate(fs.root, shell, nil)
-	// valid holds the shapes of the nodes found valid (see schemamemo.go).
-	valid := map[string]bool{}
-	var buf bytes.Buffer
-	for i, id := range nodes.keys {
+	sc.x.validate(sc.fs.root, shell, nil)
+}
+
+// nodes checks the entries of the nodes mapping from index from on.
+func (sc *schemaCheck) nodes(nodes *tree, from int) {
+	fs, x, errs := sc.fs, sc.x, sc.x.errs
+	for i := from; i < len(nodes.keys); i++ {
+		id := nodes.keys[i]
 		if !nodeID.MatchString(id) {
 			x.badName([]string{"nodes", id})
 		}
 		n := nodes.kids[i]
-		key := shapeKey(&buf, fs.shapes, n)
-		if memo && valid[string(key)] {
+		key := shapeKey(&sc.buf, fs.shapes, n)
+		if sc.memo && sc.valid[string(key)] {
 			continue
 		}
 		before := len(*errs)
@@ -67,7 +94,7 @@ func checkSchemaMemo(fs *flowSchema, reg *registry.Registry, root *tree, errs *E
 			x.validate(fs.byType[typ], v, prefix)
 		}
 		if len(*errs) == before {
-			valid[string(key)] = true
+			sc.valid[string(key)] = true
 		}
 	}
 }

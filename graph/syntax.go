@@ -17,7 +17,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // Syntax errors keep yaml.v3's text; they carry a line but no column.
 func parseYAML(file string, src []byte, opts Options) (*tree, ErrorList) {
 	if len(src) >= chunkFrom {
-		if root, errs, ok := parseChunked(file, src, opts); ok {
+		if root, errs, ok := parseChunked(file, src, opts, nil); ok {
 			return root, errs
 		}
 	}
