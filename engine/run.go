@@ -147,7 +147,7 @@ func defaultStream(v any) *chunkQueue {
 
 // Value implements registry.Inputs.
 func (ru *run) Value(name string) any {
-	if i, ok := ru.node.inIndex[name]; ok {
+	if i, ok := ru.node.inputAt(name); ok {
 		return ru.vals[i]
 	}
 	return nil
@@ -155,7 +155,7 @@ func (ru *run) Value(name string) any {
 
 // Stream implements registry.Inputs.
 func (ru *run) Stream(name string) registry.Stream {
-	i, ok := ru.node.inIndex[name]
+	i, ok := ru.node.inputAt(name)
 	if !ok {
 		return valueQueue()
 	}
@@ -167,7 +167,7 @@ func (ru *run) Stream(name string) registry.Stream {
 
 // Defaulted implements registry.Inputs.
 func (ru *run) Defaulted(name string) bool {
-	i, ok := ru.node.inIndex[name]
+	i, ok := ru.node.inputAt(name)
 	return ok && ru.defaulted[i]
 }
 
@@ -178,7 +178,7 @@ func (ru *run) output(name string) (int, bool) {
 	if outs := ru.node.outputs; len(outs) == 1 && outs[0].Name == name {
 		return 0, true
 	}
-	i, ok := ru.node.outIndex[name]
+	i, ok := ru.node.outputAt(name)
 	if !ok && ru.misuse == nil {
 		ru.misuse = fmt.Errorf("node type %s has no output %q", ru.node.n.Type, name)
 	}
@@ -240,7 +240,7 @@ func (ru *run) valueTooLarge(i int) error {
 
 // Needed implements registry.Needed.
 func (ru *run) Needed(name string) bool {
-	i, ok := ru.node.outIndex[name]
+	i, ok := ru.node.outputAt(name)
 	return ok && ru.node.need[i]
 }
 

@@ -44,11 +44,13 @@ type nodeState struct {
 	consumers []*edge // connected and ordering edges leaving this node
 	// streamOut lists, per output, the stream edges reading it.
 	streamOut [][]*edge
-	inIndex   map[string]int
-	outIndex  map[string]int
-	outputs   []registry.Output // the node's outputs (graph.Node.Outputs)
-	errOut    int               // index of graph.ErrorOutput, or -1
-	streams   bool
+	// inIndex and outIndex map names to positions in n.Inputs and
+	// outputs for nodes with many of them only (see inputAt).
+	inIndex  map[string]int
+	outIndex map[string]int
+	outputs  []registry.Output // the node's outputs (graph.Node.Outputs)
+	errOut   int               // index of graph.ErrorOutput, or -1
+	streams  bool
 
 	// need says, per output, whether something needs its whole value: a
 	// value input connected to it, Result.Final or the event log. Only
@@ -89,25 +91,63 @@ type edge struct {
 func newNodeState(n *graph.Node) *nodeState {
 	outputs := n.Outputs()
 	ns := &nodeState{
-		n:        n,
-		inIndex:  make(map[string]int, len(n.Inputs)),
-		outIndex: make(map[string]int, len(outputs)),
-		outputs:  outputs,
-		errOut:   -1,
-		streams:  n.Spec.Streams,
-		final:    make([]any, len(outputs)),
+		n:       n,
+		outputs: outputs,
+		errOut:  -1,
+		streams: n.Spec.Streams,
+		final:   make([]any, len(outputs)),
 	}
-	for i, b := range n.Inputs {
-		ns.inIndex[b.Name] = i
+	if len(n.Inputs) > indexFrom {
+		ns.inIndex = make(map[string]int, len(n.Inputs))
+		for i, b := range n.Inputs {
+			ns.inIndex[b.Name] = i
+		}
 	}
-	for i, o := range outputs {
-		ns.outIndex[o.Name] = i
+	if len(outputs) > indexFrom {
+		ns.outIndex = make(map[string]int, len(outputs))
+		for i, o := range outputs {
+			ns.outIndex[o.Name] = i
+		}
 	}
 	if len(outputs) > len(n.Spec.Outputs) {
 		ns.errOut = len(outputs) - 1
 	}
 	ns.streamOut = make([][]*edge, len(outputs))
 	return ns
+}
+
+// indexFrom is the number of inputs or outputs from which a node looks
+// their names up in a map. Most nodes have a few, which a scan finds as
+// fast, and two maps per node were most of a large flow's scheduler
+// state (about 480 of 800 bytes per node).
+const indexFrom = 8
+
+// inputAt returns the position of the named input in n.Inputs.
+func (ns *nodeState) inputAt(name string) (int, bool) {
+	if ns.inIndex != nil {
+		i, ok := ns.inIndex[name]
+		return i, ok
+	}
+	for i, b := range ns.n.Inputs {
+		if b.Name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// outputAt returns the position of the named output in outputs.
+func (ns *nodeState) outputAt(name string) (int, bool) {
+	if ns.outIndex != nil {
+		i, ok := ns.outIndex[name]
+		return i, ok
+	}
+	for i, o := range ns.outputs {
+		if o.Name == name {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // wire creates the node's input edges and registers them with their
@@ -380,7 +420,9 @@ func (r *Runner) complete(ru *run, err error) *run {
 		r.limitNodes = append(r.limitNodes, ns)
 		r.log.Debug("node reached its generation limit", "node", ns.n.ID, "limit", ns.limit)
 	}
-	if !ns.streams {
+	if !ns.streams && !ns.stopped {
+		// Kept for the node's next run; a node at its generation limit
+		// has none, and a large flow would hold a run per node.
 		ns.spare = ru
 	}
 	return r.drain()
