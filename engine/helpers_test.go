@@ -264,7 +264,8 @@ func (b *builder) node(id, typ string, bindings ...string) *builder {
 	for _, s := range bindings {
 		b.bind(n, bound, s)
 	}
-	for _, in := range spec.Inputs {
+	for i := range spec.Inputs {
+		in := &spec.Inputs[i]
 		bd := bound[in.Name]
 		if bd == nil {
 			bd = &graph.Binding{Name: in.Name, Spec: in, Kind: graph.Defaulted, Value: in.Default,
@@ -277,7 +278,7 @@ func (b *builder) node(id, typ string, bindings ...string) *builder {
 
 func (b *builder) bind(n *graph.Node, bound map[string]*graph.Binding, s string) {
 	in, _ := n.Spec.Input(strings.FieldsFunc(s, func(r rune) bool { return r == '=' || r == '<' || r == ':' })[0])
-	bd := &graph.Binding{Name: in.Name, Spec: in, HasDefault: in.HasDefault, Default: in.Default}
+	bd := &graph.Binding{Name: in.Name, Spec: &in, HasDefault: in.HasDefault, Default: in.Default}
 	switch {
 	case strings.Contains(s, ":="):
 		_, v, _ := strings.Cut(s, ":=")

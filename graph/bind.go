@@ -91,10 +91,15 @@ func (l *loader) bindNode(sc *scope, m *member) {
 	slices.SortStableFunc(extra, func(a, b *entry) int {
 		return comparePlaces(a.at, b.at)
 	})
-	decls := slices.Clone(spec.Inputs)
+	// The bindings point to the type's declarations; a variadic input's
+	// declaration is its own.
+	decls := make([]*registry.Input, 0, len(spec.Inputs)+len(extra))
+	for i := range spec.Inputs {
+		decls = append(decls, &spec.Inputs[i])
+	}
 	for _, e := range extra {
 		decl, _ := spec.Input(e.name)
-		decls = append(decls, decl)
+		decls = append(decls, &decl)
 	}
 	valueAt := map[string]place{}
 	ok := true
@@ -141,7 +146,7 @@ func (l *loader) bindNode(sc *scope, m *member) {
 
 // binding builds the binding of one input of n and returns it with the
 // place its value was written (if it is a constant or a default).
-func (l *loader) binding(sc *scope, n *Node, who string, decl registry.Input, conn, cst, def *entry) (*Binding, place) {
+func (l *loader) binding(sc *scope, n *Node, who string, decl *registry.Input, conn, cst, def *entry) (*Binding, place) {
 	b := &Binding{Name: decl.Name, Spec: decl}
 	var at place
 	if def != nil {
@@ -159,7 +164,7 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl registry.Input, co
 		}
 		if src.hasDef {
 			b.HasDefault, b.Default, b.DefaultPos = true, src.def, src.defAt.pos
-			if !l.checkValue(who, decl, src.def, src.defAt) {
+			if !l.checkValue(who, *decl, src.def, src.defAt) {
 				return nil, at
 			}
 		}
@@ -172,7 +177,7 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl registry.Input, co
 			return b, at
 		}
 		b.Kind, b.Value = Constant, src.value
-		if !l.checkValue(who, decl, src.value, src.valAt) {
+		if !l.checkValue(who, *decl, src.value, src.valAt) {
 			return nil, at
 		}
 		return b, src.valAt
@@ -181,7 +186,7 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl registry.Input, co
 		if cst.at.set != "" {
 			b.Pos = Pos{}
 		}
-		if !l.checkValue(who, decl, cst.val, cst.valAt) {
+		if !l.checkValue(who, *decl, cst.val, cst.valAt) {
 			return nil, at
 		}
 		return b, cst.valAt
@@ -282,6 +287,7 @@ func (l *loader) afterBindings(sc *scope, rn *rawNode, who string) []*Binding {
 		seen[n] = true
 		out = append(out, &Binding{
 			Name: n.ID,
+			Spec: &registry.Input{},
 			Kind: Ordering,
 			From: Ref{Node: n, Output: n.Spec.Outputs[0].Name},
 			Pos:  at,

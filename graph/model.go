@@ -158,10 +158,11 @@ const (
 
 // A Binding says where one input of a node gets its value.
 type Binding struct {
-	// Name is the input's name; Spec its declaration (for After bindings,
-	// a zero Input).
+	// Name is the input's name; Spec its declaration, shared with the
+	// node type's (for After bindings, a zero Input). Spec is never nil
+	// in a loaded flow; treat it as read-only.
 	Name string
-	Spec registry.Input
+	Spec *registry.Input
 	Kind BindKind
 	// From is the producer of a Connected or Ordering binding.
 	From Ref
