@@ -106,6 +106,11 @@ func parseChunked(file string, src []byte, opts Options, each func(root, nodes *
 		return nil, nil, false
 	}
 	nodes.pos = Pos{File: file, Line: starts[0] + 1, Col: indent + 1}
+	// Room for every entry, rather than growing the lists chunk by chunk.
+	nodes.keys = make([]string, 0, len(starts))
+	nodes.keyPos = make([]Pos, 0, len(starts))
+	nodes.kids = make([]*tree, 0, len(starts))
+	nodes.index = make(map[string]int, len(starts))
 	if each != nil {
 		each(root, nodes, 0, len(errs) > 0)
 	}

@@ -144,7 +144,7 @@ func (l *loader) expand(raw *rawFlow) *Flow {
 		Description: raw.description,
 		File:        raw.file,
 		Getenv:      l.opts.Getenv,
-		byID:        map[string]*Node{},
+		byID:        make(map[string]*Node, len(raw.nodes)),
 	}
 	top := newScope(raw, "", nil, nil, []string{filepath.Clean(raw.file)})
 	l.build(top)

@@ -51,7 +51,7 @@ const maxNesting = 64
 func newScope(raw *rawFlow, prefix string, parent *scope, node *rawNode, chain []string) *scope {
 	return &scope{
 		raw: raw, prefix: prefix, parent: parent, node: node, chain: chain,
-		members: map[string]*member{},
+		members: make(map[string]*member, len(raw.nodes)),
 		args:    map[string]*memo{},
 		outs:    map[string]*memo{},
 	}
@@ -60,6 +60,8 @@ func newScope(raw *rawFlow, prefix string, parent *scope, node *rawNode, chain [
 // build creates the nodes of sc and of its subflows, in file order.
 func (l *loader) build(sc *scope) {
 	sc.first = len(l.flow.Nodes)
+	sc.ids = make([]string, 0, len(sc.raw.nodes))
+	l.flow.Nodes = slices.Grow(l.flow.Nodes, len(sc.raw.nodes))
 	for _, rn := range sc.raw.nodes {
 		m := &member{raw: rn}
 		sc.members[rn.id] = m
