@@ -309,8 +309,8 @@ func (r *Runner) result() (*Result, error) {
 		Reason:      r.reason,
 		StoppedBy:   r.stoppedBy,
 		StopReason:  r.stopReason,
-		Final:       make(map[string]map[string]any),
-		Generations: make(map[string]int),
+		Final:       make(map[string]map[string]any, len(r.nodes)),
+		Generations: make(map[string]int, len(r.nodes)),
 	}
 	if res.Reason == "" {
 		res.Reason = ReasonDone
@@ -327,6 +327,9 @@ func (r *Runner) result() (*Result, error) {
 		}
 	}
 	slices.SortFunc(r.limitNodes, func(a, b *nodeState) int { return a.n.Index - b.n.Index })
+	if len(r.limitNodes) > 0 {
+		res.LimitNodes = make([]string, 0, len(r.limitNodes))
+	}
 	for _, ns := range r.limitNodes {
 		res.LimitNodes = append(res.LimitNodes, ns.n.ID)
 	}
