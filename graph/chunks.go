@@ -33,10 +33,10 @@ const (
 // entry in nodes and whether errors were found so far; it may let the
 // trees of those entries go (see loader.parseStream).
 func parseChunked(file string, src []byte, opts Options, each func(root, nodes *tree, from int, failed bool)) (root *tree, errs ErrorList, ok bool) {
-	lines := bytes.SplitAfter(src, []byte("\n"))
+	lines := splitLines(src)
 	nodesAt := -1
-	for i, l := range lines {
-		s := string(bytes.TrimRight(l, "\r\n"))
+	for i := range lines.count() {
+		s := string(bytes.TrimRight(lines.line(i), "\r\n"))
 		if strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") || strings.HasPrefix(s, "%") {
 			return nil, nil, false
 		}
@@ -49,10 +49,10 @@ func parseChunked(file string, src []byte, opts Options, each func(root, nodes *
 	}
 	// The region of the nodes mapping, its indentation and where each
 	// entry starts.
-	indent, end := -1, len(lines)
+	indent, end := -1, lines.count()
 	var starts []int
-	for i := nodesAt + 1; i < len(lines); i++ {
-		s := string(bytes.TrimRight(lines[i], "\r\n"))
+	for i := nodesAt + 1; i < lines.count(); i++ {
+		s := string(bytes.TrimRight(lines.line(i), "\r\n"))
 		body := strings.TrimLeft(s, " ")
 		if body == "" || body[0] == '#' {
 			continue
@@ -85,14 +85,14 @@ func parseChunked(file string, src []byte, opts Options, each func(root, nodes *
 
 	// The file without the entries, with its lines where they were.
 	var skel bytes.Buffer
-	for i, l := range lines {
+	for i := range lines.count() {
 		switch {
 		case i == nodesAt:
 			skel.WriteString("nodes: {}\n")
 		case i > nodesAt && i < end:
 			skel.WriteByte('\n')
 		default:
-			skel.Write(l)
+			skel.Write(lines.line(i))
 		}
 	}
 	doc, err := decodeOne(skel.Bytes())
@@ -123,9 +123,7 @@ func parseChunked(file string, src []byte, opts Options, each func(root, nodes *
 		}
 		var chunk bytes.Buffer
 		chunk.WriteString("nodes:\n")
-		for _, l := range lines[from:to] {
-			chunk.Write(l)
-		}
+		chunk.Write(lines.span(from, to))
 		doc, err := decodeOne(chunk.Bytes())
 		if err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || len(doc.Content[0].Content) != 2 {
 			return nil, nil, false
@@ -160,3 +158,30 @@ func decodeOne(src []byte) (*yaml.Node, error) {
 	}
 	return &doc, nil
 }
+
+// fileLines holds where each line of a file starts, as
+// bytes.SplitAfter(src, "\n") would cut it (the last line may be empty):
+// 8 bytes per line rather than a 24-byte slice.
+type fileLines struct {
+	src []byte
+	at  []int // at[i] is where line i starts; at[count()] is len(src)
+}
+
+func splitLines(src []byte) fileLines {
+	at := make([]int, 1, bytes.Count(src, []byte("\n"))+2)
+	for i, c := range src {
+		if c == '\n' {
+			at = append(at, i+1)
+		}
+	}
+	return fileLines{src: src, at: append(at, len(src))}
+}
+
+// count returns the number of lines.
+func (ls fileLines) count() int { return len(ls.at) - 1 }
+
+// line returns line i with its newline.
+func (ls fileLines) line(i int) []byte { return ls.src[ls.at[i]:ls.at[i+1]] }
+
+// span returns lines from to to-1 with their newlines.
+func (ls fileLines) span(from, to int) []byte { return ls.src[ls.at[from]:ls.at[to]] }
