@@ -24,13 +24,17 @@ func termPrintSpec() registry.Spec {
 			"is reported as one line \"error: <cause>\" on stderr and the run succeeds, so the flow goes on; " +
 			"each stream is counted as an answer, and a flow outside a terminal that ends after failed answers " +
 			"fails with one line \"N of M answers failed\" (exit 1). Connect usage to llm.chat's usage to print " +
-			"\"[12 prompt + 30 completion tokens]\" on stderr after each answer.",
+			"\"[12 prompt + 30 completion tokens]\" on stderr after each answer. Connect finish_reason to llm.chat's " +
+			"finish_reason to mark an answer cut by the token limit (\"length\"): a dimmed \" [cut at max_tokens]\" " +
+			"after it in a terminal, a note on stderr otherwise; out stays the text printed, without the mark.",
 		Inputs: []registry.Input{
 			{Name: "s", Stream: true, Doc: "What to print."},
 			{Name: "sep", Type: registry.String, Const: true, Default: "", HasDefault: true, Doc: "Written between chunks."},
 			{Name: "end", Type: registry.String, Const: true, Default: "\n", HasDefault: true, Doc: "Written after the last chunk."},
 			{Name: "usage", Type: registry.Object, Stream: true, HasDefault: true, Default: nil,
 				Doc: "Token usage of what was printed, read after it (connect llm.chat's usage): one line on stderr when the producer sent it."},
+			{Name: "finish_reason", Type: registry.String, Stream: true, HasDefault: true, Default: nil,
+				Doc: "Why what was printed ended, read after it (connect llm.chat's finish_reason); \"length\" marks it as cut at max_tokens."},
 			{Name: "report_errors", Type: registry.Boolean, Const: true, HasDefault: true, Default: false,
 				Doc: "Report a failed stream as one line \"error: <cause>\" on stderr instead of failing, and count each stream as an answer."},
 		},
@@ -71,7 +75,11 @@ func newTermPrintNode(cfg registry.Config, env registry.Env) (*termPrintNode, er
 	if errw == nil {
 		errw = io.Discard
 	}
-	n := &termPrintNode{sep: sep, end: end, w: w, errw: errw, limit: env.MaxValueBytes()}
+	n := &termPrintNode{sep: sep, end: end, w: w, errw: errw, limit: env.MaxValueBytes(), terminal: env.Interactive}
+	n.cutMark = " [cut at max_tokens]"
+	if getenv(env)("NO_COLOR") == "" {
+		n.cutMark = ansiDim + n.cutMark + ansiReset
+	}
 	if report {
 		n.answers = env.Answers
 		if n.answers == nil {
@@ -87,6 +95,10 @@ type termPrintNode struct {
 	w        io.Writer
 	errw     io.Writer // for failures and usage
 	limit    int64     // of the text kept for out
+	// terminal is true when stdout is a terminal: a cut text is marked
+	// with cutMark there, and noted on errw otherwise.
+	terminal bool
+	cutMark  string
 	// answers counts the streams printed, with report_errors; nil
 	// without it.
 	answers *registry.AnswerTally
@@ -146,8 +158,17 @@ func (n *termPrintNode) Run(ctx context.Context, in registry.Inputs, out registr
 			printed.WriteString(piece)
 		}
 	}
-	if _, err := io.WriteString(n.w, n.end); err != nil {
+	// finish_reason ends with the producer's run, as the stream did.
+	cut := firstString(ctx, in.Stream("finish_reason")) == "length"
+	tail := n.end
+	if cut && n.terminal {
+		tail = n.cutMark + n.end
+	}
+	if _, err := io.WriteString(n.w, tail); err != nil {
 		return fmt.Errorf("write standard output: %w", err)
+	}
+	if cut && !n.terminal {
+		fmt.Fprintln(n.errw, "note: the answer was cut at max_tokens (finish_reason length)")
 	}
 	if keep {
 		out.Set("out", printed.String())

@@ -113,3 +113,57 @@ func TestTermPrintReportErrors(t *testing.T) {
 		t.Errorf("without report_errors: err = %v, want the stream's failure", res.Err)
 	}
 }
+
+// TestTermPrintCut marks a text whose finish_reason is "length": in a
+// pipe with a note on stderr, in a terminal with a dimmed mark after the
+// text (plain with NO_COLOR); out never holds the mark.
+func TestTermPrintCut(t *testing.T) {
+	usage := map[string]any{"prompt_tokens": 5, "completion_tokens": 8}
+	cases := []struct {
+		name             string
+		env              registry.Env
+		finish           []any
+		wantOut, wantErr string
+	}{
+		{"pipe, cut", registry.Env{}, []any{"length"},
+			"Once upon\n", "note: the answer was cut at max_tokens (finish_reason length)\n[5 prompt + 8 completion tokens]\n"},
+		{"pipe, stop", registry.Env{}, []any{"stop"},
+			"Once upon\n", "[5 prompt + 8 completion tokens]\n"},
+		{"terminal, cut", registry.Env{Interactive: true}, []any{"length"},
+			"Once upon\x1b[2m [cut at max_tokens]\x1b[0m\n", "[5 prompt + 8 completion tokens]\n"},
+		{"terminal, NO_COLOR", registry.Env{Interactive: true, Getenv: func(k string) string {
+			if k == "NO_COLOR" {
+				return "1"
+			}
+			return ""
+		}}, []any{"length"},
+			"Once upon [cut at max_tokens]\n", "[5 prompt + 8 completion tokens]\n"},
+		{"terminal, stop", registry.Env{Interactive: true}, []any{"stop"},
+			"Once upon\n", "[5 prompt + 8 completion tokens]\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			env := c.env
+			env.Stdout, env.Stderr = &stdout, &stderr
+			n := nodetest.New(t, lookup(t, "term.print"), nodetest.Setup{Env: env})
+			res := n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+				"s":             nodetest.Chunks("Once", " upon"),
+				"usage":         nodetest.Chunks(usage),
+				"finish_reason": nodetest.Chunks(c.finish...),
+			}})
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if stdout.String() != c.wantOut {
+				t.Errorf("stdout = %q, want %q", stdout.String(), c.wantOut)
+			}
+			if stderr.String() != c.wantErr {
+				t.Errorf("stderr = %q, want %q", stderr.String(), c.wantErr)
+			}
+			if got := res.Set["out"]; got != "Once upon" {
+				t.Errorf("out = %q, want the text without the mark", got)
+			}
+		})
+	}
+}
