@@ -588,28 +588,32 @@ func cutStream(pieces ...string) llmtest.Response {
 	return llmtest.Response{Steps: steps}
 }
 
-// TestChatbotCutAnswerPipe pipes two prompts whose first answer the token
-// limit cut: the answer is printed whole, a note on stderr says it was
-// cut, the exit is 0 (nothing failed), and the cut answer is not in the
-// next request's conversation.
+// TestChatbotCutAnswerPipe pipes two prompts to both chatbots; the token
+// limit cut the first answer: it is printed whole, a note on stderr says
+// it was cut, the exit is 0 (nothing failed), and the cut answer is not in
+// the next request's conversation.
 func TestChatbotCutAnswerPipe(t *testing.T) {
-	srv := llmtest.New(t, cutStream("Once upon", " a time there"), llmtest.Stream("The", " end."))
-	setChatEnv(t, srv.URL())
-	code, stdout, stderr := runChatCLI(t, chatbotFlow, "Tell a story\nAgain\n")
-	if code != 0 {
-		t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+	for _, flow := range []string{chatbotFlow, chatbotSplitFlow} {
+		t.Run(filepath.Base(flow), func(t *testing.T) {
+			srv := llmtest.New(t, cutStream("Once upon", " a time there"), llmtest.Stream("The", " end."))
+			setChatEnv(t, srv.URL())
+			code, stdout, stderr := runChatCLI(t, flow, "Tell a story\nAgain\n")
+			if code != 0 {
+				t.Errorf("exit %d, want 0; stderr:\n%s", code, stderr)
+			}
+			if want := "Once upon a time there\nThe end.\n"; stdout != want {
+				t.Errorf("stdout = %q, want %q", stdout, want)
+			}
+			if !strings.Contains(stderr, "note: the answer was cut at max_tokens") || strings.Contains(stdout, "cut at") {
+				t.Errorf("stderr has no note on the cut answer, or stdout has it:\nstderr:\n%s", stderr)
+			}
+			if strings.Count(stderr, "cut at max_tokens") != 1 {
+				t.Errorf("want exactly one note (for the first answer):\n%s", stderr)
+			}
+			checkRequests(t, srv,
+				conversation(chatSystem, "Tell a story"),
+				[]chatMsg{{"system", chatSystem}, {"user", "Tell a story"}, {"user", "Again"}},
+			)
+		})
 	}
-	if want := "Once upon a time there\nThe end.\n"; stdout != want {
-		t.Errorf("stdout = %q, want %q", stdout, want)
-	}
-	if !strings.Contains(stderr, "note: the answer was cut at max_tokens") || strings.Contains(stdout, "cut at") {
-		t.Errorf("stderr has no note on the cut answer, or stdout has it:\nstderr:\n%s", stderr)
-	}
-	if strings.Count(stderr, "cut at max_tokens") != 1 {
-		t.Errorf("want exactly one note (for the first answer):\n%s", stderr)
-	}
-	checkRequests(t, srv,
-		conversation(chatSystem, "Tell a story"),
-		[]chatMsg{{"system", chatSystem}, {"user", "Tell a story"}, {"user", "Again"}},
-	)
 }
