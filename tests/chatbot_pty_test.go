@@ -484,3 +484,52 @@ func TestChatbotSplitPTYEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestChatbotSplitPTYCut checks flows/chatbot-split.yaml in a terminal, on
+// the rendered screen: an answer cut at max_tokens ends with a dimmed
+// " [cut at max_tokens]" (only the mark dimmed), as in chatbot.yaml, and
+// neither the mark nor the cut answer enters the conversation the server
+// sees next.
+func TestChatbotSplitPTYCut(t *testing.T) {
+	srv := llmtest.New(t, cutStream("Once upon", " a time"), llmtest.Stream("The", " end."))
+	c := startPTY(t, chatCommand(srv.URL(), buildFlowrun(t), chatbotSplitFlow))
+	c.scr.waitUntil(t, "the prompt", func(rows []string) bool { return rows[0] == "you>" })
+	c.typeKeys("Story\r")
+	c.scr.waitUntil(t, "the cut answer, marked", func(rows []string) bool {
+		last, i := lastRow(rows)
+		return last == "you>" && i >= 1 && rows[i-1] == "Once upon a time [cut at max_tokens]"
+	})
+	c.typeKeys("More\r")
+	c.scr.waitUntil(t, "the second answer", func(rows []string) bool {
+		last, i := lastRow(rows)
+		return last == "you>" && i >= 2 && rows[i-2] == "The end."
+	})
+	c.typeKeys("/exit\r")
+	c.wantExit(0)
+	<-c.copied
+
+	rows := c.scr.rows()
+	want := []string{"you> Story", "Once upon a time [cut at max_tokens]", "you> More", "The end.", "[7 prompt + 2 completion tokens]"}
+	for i, w := range want {
+		if rows[i] != w {
+			t.Errorf("row %d is %q, want %q", i, rows[i], w)
+		}
+	}
+	mark := strings.Index(rows[1], " [cut")
+	for col := range len(rows[1]) {
+		if faint := c.scr.faint(col, 1); faint != (mark >= 0 && col >= mark) {
+			t.Errorf("row 1 column %d (%q): dimmed %v, want %v (only the mark is dimmed)", col, rows[1][col], faint, col >= mark)
+		}
+	}
+	reqs := requestMessages(t, srv.Requests())
+	if len(reqs) != 2 {
+		t.Fatalf("the server saw %d requests, want 2", len(reqs))
+	}
+	wantLast := []chatMsg{{"system", chatSystem}, {"user", "Story"}, {"user", "More"}}
+	if !reflect.DeepEqual(reqs[1], wantLast) {
+		t.Errorf("second request: %+v\nwant %+v (no cut answer)", reqs[1], wantLast)
+	}
+	if t.Failed() {
+		t.Logf("the screen:\n%s", c.scr.text())
+	}
+}
