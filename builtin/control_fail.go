@@ -46,7 +46,7 @@ var _ registry.Node = (*failNode)(nil)
 func (n *failNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
 	when, ok := in.Value("when").(bool)
 	if !ok {
-		return fmt.Errorf("input %q: want a boolean, got %s", "when", describe(in.Value("when")))
+		return fmt.Errorf("input %q: want a boolean, got %s", "when", registry.Describe(in.Value("when")))
 	}
 	if when {
 		return &FailError{Message: n.message}

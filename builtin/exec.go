@@ -95,7 +95,7 @@ func newExecNode(cfg registry.Config, env registry.Env) (*execNode, error) {
 		return nil, err
 	}
 	if len(n.command) == 0 || n.command[0] == "" {
-		return nil, paramError("command", "want a list of strings, the program and its arguments, got %s", describe(cfg.Params["command"]))
+		return nil, paramError("command", "want a list of strings, the program and its arguments, got %s", registry.Describe(cfg.Params["command"]))
 	}
 	if n.stdin, err = cfg.Params.OneOf("stdin", "json", "none"); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func newExecNode(cfg registry.Config, env registry.Env) (*execNode, error) {
 	for _, name := range sortedKeys(vars) {
 		v, ok := vars[name].(string)
 		if !ok || name == "" || strings.ContainsAny(name, "=\x00") {
-			return nil, paramError("env", "variable %q: want a name without = and a string value, got %s", name, describe(vars[name]))
+			return nil, paramError("env", "variable %q: want a name without = and a string value, got %s", name, registry.Describe(vars[name]))
 		}
 		n.setEnv = append(n.setEnv, name+"="+v)
 	}
@@ -184,7 +184,7 @@ func (n *execNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 	args := slices.Clone(n.command[1:])
 	extra, ok := in.Value("args").([]any)
 	if !ok && in.Value("args") != nil {
-		return fmt.Errorf("input %q: want a list, got %s", "args", describe(in.Value("args")))
+		return fmt.Errorf("input %q: want a list, got %s", "args", registry.Describe(in.Value("args")))
 	}
 	for _, a := range extra {
 		args = append(args, text(a))

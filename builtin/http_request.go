@@ -85,7 +85,7 @@ func newHTTPNode(cfg registry.Config, env registry.Env) (*httpNode, error) {
 	for header, v := range he {
 		name, ok := v.(string)
 		if !ok || name == "" {
-			return nil, paramError("headers_env", "header %q: want the name of an environment variable, got %s", header, describe(v))
+			return nil, paramError("headers_env", "header %q: want the name of an environment variable, got %s", header, registry.Describe(v))
 		}
 		n.headersEnv[header] = name
 	}
@@ -125,7 +125,7 @@ func redirectsParam(cfg registry.Config, name string) (int, error) {
 		n = -1
 	}
 	if n < 0 || n > 100 {
-		return 0, paramError(name, "want a whole number from 0 to 100, got %s", describe(v))
+		return 0, paramError(name, "want a whole number from 0 to 100, got %s", registry.Describe(v))
 	}
 	if n == 0 {
 		return -1, nil
@@ -179,7 +179,7 @@ func (n *httpNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 	}
 	headers, ok := in.Value("headers").(map[string]any)
 	if !ok && in.Value("headers") != nil {
-		return fmt.Errorf("input %q: want an object, got %s", "headers", describe(in.Value("headers")))
+		return fmt.Errorf("input %q: want an object, got %s", "headers", registry.Describe(in.Value("headers")))
 	}
 	for name, v := range headers {
 		req.Header.Set(name, text(v))

@@ -92,7 +92,7 @@ func getPath(v any, path string) (any, error) {
 			}
 			v = x[idx]
 		default:
-			return nil, fmt.Errorf("path %q: %s is %s, not an object or a list", path, at, describe(v))
+			return nil, fmt.Errorf("path %q: %s is %s, not an object or a list", path, at, registry.Describe(v))
 		}
 	}
 	return v, nil

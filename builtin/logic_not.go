@@ -30,7 +30,7 @@ var _ registry.Node = (*notNode)(nil)
 func (*notNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
 	x, ok := in.Value("x").(bool)
 	if !ok {
-		return fmt.Errorf("input %q: want a boolean, got %s", "x", describe(in.Value("x")))
+		return fmt.Errorf("input %q: want a boolean, got %s", "x", registry.Describe(in.Value("x")))
 	}
 	out.Set("out", !x)
 	return nil

@@ -52,7 +52,7 @@ func (n *compareNode) Run(ctx context.Context, in registry.Inputs, out registry.
 	}
 	c, err := order(a, b)
 	if err != nil {
-		return fmt.Errorf("cannot compare %s %s %s: %w", describe(a), n.op, describe(b), err)
+		return fmt.Errorf("cannot compare %s %s %s: %w", registry.Describe(a), n.op, registry.Describe(b), err)
 	}
 	var v bool
 	switch n.op {

@@ -34,7 +34,7 @@ var _ registry.Node = (*batchNode)(nil)
 func (*batchNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	size, ok := registry.AsInt(in.Value("size"))
 	if !ok || size < 1 {
-		return fmt.Errorf("input %q: want an integer 1 or more, got %s", "size", describe(in.Value("size")))
+		return fmt.Errorf("input %q: want an integer 1 or more, got %s", "size", registry.Describe(in.Value("size")))
 	}
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)

@@ -47,7 +47,7 @@ func (n *emitNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 	defer endRun(ctx, &err)
 	items, ok := in.Value("items").([]any)
 	if !ok && in.Value("items") != nil {
-		return fmt.Errorf("input %q: want a list, got %s", "items", describe(in.Value("items")))
+		return fmt.Errorf("input %q: want a list, got %s", "items", registry.Describe(in.Value("items")))
 	}
 	if n.final != nil {
 		out.Set("out", n.final)

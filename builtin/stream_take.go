@@ -43,7 +43,7 @@ var _ registry.Node = (*takeNode)(nil)
 func (n *takeNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) (err error) {
 	count, ok := registry.AsInt(in.Value("n"))
 	if !ok || count < 0 {
-		return fmt.Errorf("input %q: want an integer 0 or more, got %s", "n", describe(in.Value("n")))
+		return fmt.Errorf("input %q: want an integer 0 or more, got %s", "n", registry.Describe(in.Value("n")))
 	}
 	s := in.Stream("s")
 	defer endRun(ctx, &err, s)

@@ -41,7 +41,7 @@ type formatPart struct {
 func parseFormat(cfg registry.Config) ([]formatPart, error) {
 	tmpl, ok := cfg.Params["template"].(string)
 	if !ok {
-		return nil, paramError("template", "want a string, got %s", describe(cfg.Params["template"]))
+		return nil, paramError("template", "want a string, got %s", registry.Describe(cfg.Params["template"]))
 	}
 	inputs := variadicNames(cfg, "template")
 	var parts []formatPart

@@ -60,7 +60,7 @@ func (*sentencesNode) Run(ctx context.Context, in registry.Inputs, out registry.
 		piece, isString := c.(string)
 		if !isString {
 			s.Cancel()
-			return fmt.Errorf("input %q: chunk %d: want a string, got %s", "s", i, describe(c))
+			return fmt.Errorf("input %q: chunk %d: want a string, got %s", "s", i, registry.Describe(c))
 		}
 		buf += piece
 		for {

@@ -38,11 +38,11 @@ func asNumber(v any) (f float64, i int, isInt, ok bool) {
 func arith(op byte, a, b any) (any, error) {
 	af, ai, aInt, ok := asNumber(a)
 	if !ok {
-		return nil, fmt.Errorf("want a number, got %s", describe(a))
+		return nil, fmt.Errorf("want a number, got %s", registry.Describe(a))
 	}
 	bf, bi, bInt, ok := asNumber(b)
 	if !ok {
-		return nil, fmt.Errorf("want a number, got %s", describe(b))
+		return nil, fmt.Errorf("want a number, got %s", registry.Describe(b))
 	}
 	if aInt && bInt {
 		switch op {
@@ -94,30 +94,7 @@ func add(a, b any) (any, error) {
 			return arith('+', a, b)
 		}
 	}
-	return nil, fmt.Errorf("cannot add %s and %s: both must be numbers, strings or lists", describe(a), describe(b))
-}
-
-// describe names a value for an error message: its JSON type and, for
-// scalars, a short rendering.
-func describe(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return fmt.Sprintf("boolean %v", v)
-	case int, int64, float64:
-		return fmt.Sprintf("number %v", v)
-	case string:
-		if len(v) > 40 {
-			v = v[:37] + "..."
-		}
-		return fmt.Sprintf("string %q", v)
-	case []any:
-		return fmt.Sprintf("list of %d", len(v))
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T value", v)
+	return nil, fmt.Errorf("cannot add %s and %s: both must be numbers, strings or lists", registry.Describe(a), registry.Describe(b))
 }
 
 // text renders a value as text: a string as is, anything else as JSON.
@@ -297,7 +274,7 @@ func variadicNames(cfg registry.Config, declared ...string) []string {
 func numberInput(in registry.Inputs, name string) (any, error) {
 	v := in.Value(name)
 	if _, _, _, ok := asNumber(v); !ok {
-		return nil, fmt.Errorf("input %q: want a number, got %s", name, describe(v))
+		return nil, fmt.Errorf("input %q: want a number, got %s", name, registry.Describe(v))
 	}
 	return v, nil
 }
@@ -306,7 +283,7 @@ func numberInput(in registry.Inputs, name string) (any, error) {
 func wantString(input string, v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("input %q: want a string, got %s", input, describe(v))
+		return "", fmt.Errorf("input %q: want a string, got %s", input, registry.Describe(v))
 	}
 	return s, nil
 }

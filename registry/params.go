@@ -35,7 +35,7 @@ func (p Params) String(name string) (string, error) {
 	case string:
 		return v, nil
 	default:
-		return "", paramErrorf(name, "want a string, got %s", describe(v))
+		return "", paramErrorf(name, "want a string, got %s", Describe(v))
 	}
 }
 
@@ -44,7 +44,7 @@ func (p Params) String(name string) (string, error) {
 func (p Params) OneOf(name string, values ...string) (string, error) {
 	s, err := p.String(name)
 	if err == nil && !slices.Contains(values, s) {
-		err = paramErrorf(name, "want one of %s, got %s", strings.Join(values, ", "), describe(p[name]))
+		err = paramErrorf(name, "want one of %s, got %s", strings.Join(values, ", "), Describe(p[name]))
 	}
 	return s, err
 }
@@ -59,7 +59,7 @@ func (p Params) Int(name string) (int, error) {
 	if i, ok := AsInt(v); ok {
 		return i, nil
 	}
-	return 0, paramErrorf(name, "want an integer, got %s", describe(v))
+	return 0, paramErrorf(name, "want an integer, got %s", Describe(v))
 }
 
 // Float returns the number parameter name as a float64.
@@ -71,7 +71,7 @@ func (p Params) Float(name string) (float64, error) {
 	if f, ok := AsFloat(v); ok {
 		return f, nil
 	}
-	return 0, paramErrorf(name, "want a number, got %s", describe(v))
+	return 0, paramErrorf(name, "want a number, got %s", Describe(v))
 }
 
 // Bool returns the boolean parameter name.
@@ -82,7 +82,7 @@ func (p Params) Bool(name string) (bool, error) {
 	case bool:
 		return v, nil
 	default:
-		return false, paramErrorf(name, "want a boolean, got %s", describe(v))
+		return false, paramErrorf(name, "want a boolean, got %s", Describe(v))
 	}
 }
 
@@ -102,7 +102,7 @@ func (p Params) Duration(name string) (time.Duration, error) {
 	default:
 		f, ok := AsFloat(v)
 		if !ok {
-			return 0, paramErrorf(name, "want a duration (a number of seconds or a string such as \"10ms\"), got %s", describe(v))
+			return 0, paramErrorf(name, "want a duration (a number of seconds or a string such as \"10ms\"), got %s", Describe(v))
 		}
 		d = time.Duration(f * float64(time.Second))
 	}
@@ -120,13 +120,13 @@ func (p Params) Strings(name string) ([]string, error) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, paramErrorf(name, "want a list of strings, got %s", describe(v))
+		return nil, paramErrorf(name, "want a list of strings, got %s", Describe(v))
 	}
 	out := make([]string, len(list))
 	for i, e := range list {
 		s, ok := e.(string)
 		if !ok {
-			return nil, paramErrorf(name, "element %d: want a string, got %s", i, describe(e))
+			return nil, paramErrorf(name, "element %d: want a string, got %s", i, Describe(e))
 		}
 		out[i] = s
 	}
@@ -142,7 +142,7 @@ func (p Params) Object(name string) (map[string]any, error) {
 	case map[string]any:
 		return v, nil
 	default:
-		return nil, paramErrorf(name, "want an object, got %s", describe(v))
+		return nil, paramErrorf(name, "want an object, got %s", Describe(v))
 	}
 }
 
@@ -157,7 +157,7 @@ func (p Params) StringMap(name string) (map[string]string, error) {
 	for k, v := range obj {
 		s, ok := v.(string)
 		if !ok {
-			return nil, paramErrorf(name, "%q: want a string, got %s", k, describe(v))
+			return nil, paramErrorf(name, "%q: want a string, got %s", k, Describe(v))
 		}
 		out[k] = s
 	}
@@ -200,9 +200,10 @@ func paramErrorf(name, format string, args ...any) error {
 	return &ParamError{Param: name, Err: fmt.Errorf(format, args...)}
 }
 
-// describe names a value for an error message: its JSON type and, for
-// scalars, the value.
-func describe(v any) string {
+// Describe names a value for an error message: its JSON type and, for
+// scalars, the value (a string is shortened to 40 bytes), as in
+// "takes a number, got the string \"abc\"".
+func Describe(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "null"
