@@ -3,7 +3,7 @@ package flowtest
 import (
 	"errors"
 	"fmt"
-	"net/url"
+	"github.com/flowrun/flowrun/internal/jsonpointer"
 	"sort"
 	"strings"
 
@@ -34,7 +34,7 @@ func (r *Runner) checkSchema(d *doc, v any) {
 // are the ones the author meant; if none got further than the value
 // itself, the anyOf error stands for them all.
 func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	kw := lastSeg(segments(ve.KeywordLocation))
+	kw := jsonpointer.Last(jsonpointer.Split(ve.KeywordLocation))
 	if len(ve.Causes) == 0 {
 		return []*jsonschema.ValidationError{ve}
 	}
@@ -44,7 +44,7 @@ func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 			ls := leaves(c)
 			d := 0
 			for _, l := range ls {
-				d = max(d, len(segments(l.InstanceLocation)))
+				d = max(d, len(jsonpointer.Split(l.InstanceLocation)))
 			}
 			switch {
 			case d > depth:
@@ -53,7 +53,7 @@ func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 				best = append(best, ls...)
 			}
 		}
-		if depth <= len(segments(ve.InstanceLocation)) {
+		if depth <= len(jsonpointer.Split(ve.InstanceLocation)) {
 			return []*jsonschema.ValidationError{ve}
 		}
 		return best
@@ -67,8 +67,8 @@ func leaves(ve *jsonschema.ValidationError) []*jsonschema.ValidationError {
 
 // explain reports one schema error in flowrun's words.
 func (r *Runner) explain(d *doc, ve *jsonschema.ValidationError) {
-	inst := segments(ve.InstanceLocation)
-	kw := lastSeg(segments(ve.KeywordLocation))
+	inst := jsonpointer.Split(ve.InstanceLocation)
+	kw := jsonpointer.Last(jsonpointer.Split(ve.KeywordLocation))
 	val, key := at(d.root, inst)
 	where := describePath(inst)
 	switch kw {
@@ -105,7 +105,7 @@ func (r *Runner) explain(d *doc, ve *jsonschema.ValidationError) {
 			return
 		}
 		if strings.Contains(ve.KeywordLocation, "propertyNames") {
-			name := lastSeg(segments(ve.InstanceLocation))
+			name := jsonpointer.Last(jsonpointer.Split(ve.InstanceLocation))
 			// jsonschema reports the name's location as the mapping's.
 			for _, kv := range pairs(val) {
 				if strings.Contains(ve.Message, quote(kv.key.Value)) || strings.Contains(ve.Message, "'"+kv.key.Value+"'") {
@@ -162,7 +162,7 @@ func kindOf(n *yaml.Node) string {
 // the absolute keyword location loc.
 func (r *Runner) schemaAt(loc, field string) any {
 	_, frag, _ := strings.Cut(loc, "#")
-	segs := segments(frag)
+	segs := jsonpointer.Split(frag)
 	if len(segs) == 0 {
 		return nil
 	}
@@ -172,7 +172,7 @@ func (r *Runner) schemaAt(loc, field string) any {
 		case map[string]any:
 			v = m[s]
 		case []any:
-			i := indexOf(s)
+			i := jsonpointer.Index(s)
 			if i < 0 || i >= len(m) {
 				return nil
 			}
@@ -235,7 +235,7 @@ func in(where string) string {
 func describePath(inst []string) string {
 	var b strings.Builder
 	for _, s := range inst {
-		if idx := indexOf(s); idx >= 0 {
+		if idx := jsonpointer.Index(s); idx >= 0 {
 			fmt.Fprintf(&b, "[%d]", idx)
 			continue
 		}
@@ -245,44 +245,6 @@ func describePath(inst []string) string {
 		b.WriteString(s)
 	}
 	return b.String()
-}
-
-// segments splits a JSON pointer into unescaped segments.
-func segments(p string) []string {
-	p = strings.TrimPrefix(p, "/")
-	if p == "" {
-		return nil
-	}
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		if u, err := url.PathUnescape(s); err == nil {
-			s = u
-		}
-		s = strings.ReplaceAll(s, "~1", "/")
-		segs[i] = strings.ReplaceAll(s, "~0", "~")
-	}
-	return segs
-}
-
-func lastSeg(p []string) string {
-	if len(p) == 0 {
-		return ""
-	}
-	return p[len(p)-1]
-}
-
-func indexOf(seg string) int {
-	if seg == "" || len(seg) > 9 {
-		return -1
-	}
-	n := 0
-	for _, r := range seg {
-		if r < '0' || r > '9' {
-			return -1
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n
 }
 
 // didYouMean is [suggest.DidYouMean], flowrun's one did-you-mean rule.

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
+	"github.com/flowrun/flowrun/internal/jsonpointer"
 	"regexp"
 	"slices"
 	"sort"
@@ -125,7 +125,7 @@ func (x *explainer) validate(s *jsonschema.Schema, v any, prefix []string) {
 }
 
 func (x *explainer) walk(ve *jsonschema.ValidationError) {
-	kw := lastSeg(pointer(fragment(ve.AbsoluteKeywordLocation)))
+	kw := jsonpointer.Last(jsonpointer.Split(fragment(ve.AbsoluteKeywordLocation)))
 	if len(ve.Causes) == 0 || kw == "anyOf" {
 		x.leaf(ve)
 		return
@@ -136,10 +136,10 @@ func (x *explainer) walk(ve *jsonschema.ValidationError) {
 }
 
 func (x *explainer) leaf(ve *jsonschema.ValidationError) {
-	inst := append(slices.Clip(x.prefix), pointer(ve.InstanceLocation)...)
-	kwPath := pointer(fragment(ve.AbsoluteKeywordLocation))
-	kw := lastSeg(kwPath)
-	if slices.Contains(kwPath, "propertyNames") || slices.Contains(pointer(ve.KeywordLocation), "propertyNames") {
+	inst := append(slices.Clip(x.prefix), jsonpointer.Split(ve.InstanceLocation)...)
+	kwPath := jsonpointer.Split(fragment(ve.AbsoluteKeywordLocation))
+	kw := jsonpointer.Last(kwPath)
+	if slices.Contains(kwPath, "propertyNames") || slices.Contains(jsonpointer.Split(ve.KeywordLocation), "propertyNames") {
 		x.badName(inst)
 		return
 	}
@@ -175,7 +175,7 @@ func (x *explainer) leaf(ve *jsonschema.ValidationError) {
 	case "anyOf":
 		x.badType(inst, t, ve)
 	case "minimum":
-		x.errs.addAt(at, "%s must be at least %s, got %s", lastSeg(inst), jsonText(x.schemaAt(kwPath)), jsonText(t.json()))
+		x.errs.addAt(at, "%s must be at least %s, got %s", jsonpointer.Last(inst), jsonText(x.schemaAt(kwPath)), jsonText(t.json()))
 	default:
 		x.errs.addAt(at, "%s", ve.Message)
 	}
@@ -189,7 +189,7 @@ func (x *explainer) find(inst []string) *tree {
 		case mapKind:
 			t = t.get(seg)
 		case seqKind:
-			i := indexOf(seg)
+			i := jsonpointer.Index(seg)
 			if i < 0 || i >= len(t.kids) {
 				return nil
 			}
@@ -233,7 +233,7 @@ func (x *explainer) schemaAt(path []string) any {
 		case map[string]any:
 			v = m[seg]
 		case []any:
-			i := indexOf(seg)
+			i := jsonpointer.Index(seg)
 			if i < 0 || i >= len(m) {
 				return nil
 			}
@@ -503,41 +503,4 @@ func jsonText(v any) string {
 func fragment(loc string) string {
 	_, frag, _ := strings.Cut(loc, "#")
 	return frag
-}
-
-// pointer splits a JSON pointer into unescaped segments.
-func pointer(p string) []string {
-	if p == "" {
-		return nil
-	}
-	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	for i, s := range segs {
-		if u, err := url.PathUnescape(s); err == nil {
-			s = u
-		}
-		s = strings.ReplaceAll(s, "~1", "/")
-		segs[i] = strings.ReplaceAll(s, "~0", "~")
-	}
-	return segs
-}
-
-func lastSeg(p []string) string {
-	if len(p) == 0 {
-		return ""
-	}
-	return p[len(p)-1]
-}
-
-func indexOf(seg string) int {
-	n := 0
-	if seg == "" || len(seg) > 9 {
-		return -1
-	}
-	for _, r := range seg {
-		if r < '0' || r > '9' {
-			return -1
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n
 }
