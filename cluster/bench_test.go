@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/flowrun/flowrun/cluster"
@@ -17,7 +20,7 @@ import (
 
 // benchCluster starts a server and n workers (goroutines) serving the
 // built-in types; the benchmark's cleanup stops them.
-func benchCluster(b *testing.B, n, concurrency int) *cluster.Executor {
+func benchCluster(b *testing.B, n, concurrency int) (*cluster.Executor, *natsserver.Server) {
 	reg := registry.New()
 	if err := registerBuiltins(reg); err != nil {
 		b.Fatal(err)
@@ -62,7 +65,16 @@ func benchCluster(b *testing.B, n, concurrency int) *cluster.Executor {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return ex
+	return ex, ns
+}
+
+// serverMsgs returns how many messages the server has received and sent.
+func serverMsgs(b *testing.B, ns *natsserver.Server) int64 {
+	v, err := ns.Varz(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v.InMsgs + v.OutMsgs
 }
 
 // BenchmarkDispatch measures the cost of one node run shipped to a worker
@@ -70,7 +82,7 @@ func benchCluster(b *testing.B, n, concurrency int) *cluster.Executor {
 // worker, so every run is one round trip.
 func BenchmarkDispatch(b *testing.B) {
 	const gens = 200
-	ex := benchCluster(b, 1, 4)
+	ex, ns := benchCluster(b, 1, 4)
 	flow := loadB(b, `version: 1
 nodes:
   a:
@@ -84,13 +96,51 @@ nodes:
 	if err := ex.WaitForWorkers(b.Context(), flow, 10*time.Second); err != nil {
 		b.Fatal(err)
 	}
+	msgs, cpu := serverMsgs(b, ns), cpuTime(b)
+	timed := &timedExecutor{ex: ex}
 	for b.Loop() {
-		res, err := engine.Run(b.Context(), flow, engine.Options{Executor: ex, NodeLimits: map[string]int{"a": gens}})
+		res, err := engine.Run(b.Context(), flow, engine.Options{Executor: timed, NodeLimits: map[string]int{"a": gens}})
 		if err != nil || res.Final["b"]["out"] != 2*gens {
 			b.Fatalf("err %v, final %v", err, res.Final)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(2*gens), "µs/run")
+	runs := float64(b.N * 2 * gens)
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/runs, "µs/run")
+	// CPU time of the whole process (server, worker and coordinator are
+	// all in it) per node run: what a run costs, less sensitive than the
+	// wall time to the other processes sharing the machine.
+	b.ReportMetric(float64((cpuTime(b)-cpu).Microseconds())/runs, "cpu-µs/run")
+	// Messages in and out of the server per node run (client protocol
+	// messages and JetStream's internal ones): the structural cost.
+	b.ReportMetric(float64(serverMsgs(b, ns)-msgs)/runs, "msgs/run")
+	slices.Sort(timed.took)
+	b.ReportMetric(float64(timed.took[len(timed.took)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(timed.took[len(timed.took)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(timed.took[len(timed.took)-1].Microseconds()), "max-µs")
+}
+
+// cpuTime returns the user and system CPU time of this process.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// timedExecutor records how long each node run took through ex. The
+// engine calls it from one goroutine at a time in BenchmarkDispatch's
+// cycle, so took needs no lock.
+type timedExecutor struct {
+	ex   engine.Executor
+	took []time.Duration
+}
+
+func (t *timedExecutor) Execute(ctx context.Context, nr engine.NodeRun) error {
+	start := time.Now()
+	err := t.ex.Execute(ctx, nr)
+	t.took = append(t.took, time.Since(start))
+	return err
 }
 
 // BenchmarkSlowExecScaling runs 8 independent exec runs of 200 ms each
@@ -103,7 +153,7 @@ func BenchmarkSlowExecScaling(b *testing.B) {
 	}
 	for _, n := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
-			ex := benchCluster(b, n, 1)
+			ex, _ := benchCluster(b, n, 1)
 			flow := loadB(b, sb.String())
 			if err := ex.WaitForWorkers(b.Context(), flow, 10*time.Second); err != nil {
 				b.Fatal(err)

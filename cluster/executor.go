@@ -121,7 +121,8 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	_, _ = rand.Read(b[:])
 	e.run = hex.EncodeToString(b[:])
 	var err error
-	if e.js, err = jetstream.New(nc); err != nil {
+	// A task whose queueing is not confirmed in time fails its run.
+	if e.js, err = jetstream.New(nc, jetstream.WithPublishAsyncTimeout(30*time.Second)); err != nil {
 		return nil, err
 	}
 	if e.kv, err = ensureStreams(ctx, e.js); err != nil {
@@ -262,20 +263,28 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			return e.connErr(err)
 		}
 		defer chunkSub.Unsubscribe()
+	} else {
+		// The first result is the one applied (see remoteStream.accept):
+		// the server drops the subscription after it, so no UNSUB
+		// round of its own follows each run.
+		_ = resSub.AutoUnsubscribe(1)
 	}
 	data, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("the inputs cannot be sent to a worker: %w", err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	_, err = e.js.Publish(pctx, subjTask+"."+e.run+"."+token(t.Type), data, jetstream.WithMsgID(t.msgID()))
-	cancel()
+	// The task is queued without waiting here for the server's
+	// acknowledgement: a failed or lost one shows on queued below, and a
+	// run's result cannot come before its task is stored.
+	msg := &nats.Msg{Subject: subjTask + "." + e.run + "." + token(t.Type), Data: data}
+	f, err := e.js.PublishMsgAsync(msg, jetstream.WithMsgID(t.msgID()))
 	if err != nil {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
 		return e.connErr(fmt.Errorf("queueing the run: %w", err))
 	}
+	queued := f.Err()
 	e.mu.Lock()
 	e.dispatched++
 	e.mu.Unlock()
@@ -298,6 +307,11 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 				continue
 			}
 			return applyResult(&res, nr.Out)
+		case err := <-queued:
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return e.connErr(fmt.Errorf("queueing the run: %w", err))
 		case <-ctx.Done():
 			e.cancelRemote(t)
 			return context.Cause(ctx)

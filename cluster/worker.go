@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,19 +53,24 @@ type Worker struct {
 	opts  WorkerOptions
 	log   *slog.Logger
 	types []string
-	sem   chan struct{}
+
+	// attempts numbers the worker's run attempts; with attemptBase (random
+	// per worker) it makes each attempt's id unique.
+	attemptBase uint64
+	attempts    atomic.Uint64
 
 	mu       sync.Mutex
 	running  map[string]*workerRun // by run/node/gen/try
 	executed atomic.Int64
 	draining bool
-	wg       sync.WaitGroup
+	runners  sync.WaitGroup
 	runsCtx  context.Context
 	stopRuns context.CancelFunc
 }
 
 type workerRun struct {
 	run    string
+	msg    jetstream.Msg
 	cancel context.CancelCauseFunc
 }
 
@@ -87,7 +94,10 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 	if opts.Env.Getenv == nil {
 		opts.Env.Getenv = registry.OSEnv()
 	}
-	w := &Worker{nc: nc, opts: opts, log: opts.Logger, running: map[string]*workerRun{}, sem: make(chan struct{}, opts.Concurrency)}
+	w := &Worker{nc: nc, opts: opts, log: opts.Logger, running: map[string]*workerRun{}}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	w.attemptBase = binary.LittleEndian.Uint64(b[:])
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,7 +129,9 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 		return nil, errors.New("the worker serves no node type: --allow and --types left none")
 	}
 	var err error
-	if w.js, err = jetstream.New(nc); err != nil {
+	// A result's store is confirmed asynchronously (see finish); an
+	// unconfirmed one fails after this long and the task is redelivered.
+	if w.js, err = jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second)); err != nil {
 		return nil, err
 	}
 	if w.kv, err = ensureStreams(ctx, w.js); err != nil {
@@ -141,6 +153,10 @@ func (w *Worker) ID() string { return w.opts.ID }
 // runs, hands back the ones it holds but has not started, and waits for
 // the runs in flight. If hardStop is done too (a second signal), the runs
 // in flight are cancelled and handed back for another worker.
+//
+// Each served type has one pull consumer; its tasks go to Concurrency
+// long-lived goroutines shared by all types, which run them: no goroutine
+// is started per run.
 func (w *Worker) Run(ctx, hardStop context.Context) error {
 	w.runsCtx, w.stopRuns = context.WithCancel(context.WithoutCancel(ctx))
 	defer w.stopRuns()
@@ -149,12 +165,24 @@ func (w *Worker) Run(ctx, hardStop context.Context) error {
 		return err
 	}
 	defer cancelSub.Unsubscribe()
+	tasks, quit := make(chan jetstream.Msg), make(chan struct{})
+	for range w.opts.Concurrency {
+		w.runners.Add(1)
+		go w.serve(tasks, quit)
+	}
 	var consumes []jetstream.ConsumeContext
+	stopped := false
 	defer func() {
-		for _, cc := range consumes {
-			cc.Stop()
+		if !stopped {
+			w.stopRuns()
+			for _, cc := range consumes {
+				cc.Stop()
+			}
+			close(quit)
+			w.runners.Wait()
 		}
 	}()
+	onTask := func(m jetstream.Msg) { w.hand(tasks, quit, m) }
 	for _, typ := range w.types {
 		cons, err := w.js.CreateOrUpdateConsumer(ctx, TasksStream, jetstream.ConsumerConfig{
 			Durable:       consumerName(typ),
@@ -170,7 +198,7 @@ func (w *Worker) Run(ctx, hardStop context.Context) error {
 			}
 			return fmt.Errorf("consumer for %s: %w", typ, err)
 		}
-		cc, err := cons.Consume(w.onTask, jetstream.PullMaxMessages(w.opts.Concurrency))
+		cc, err := cons.Consume(onTask, jetstream.PullMaxMessages(w.opts.Concurrency))
 		if err != nil {
 			return fmt.Errorf("consuming %s: %w", typ, err)
 		}
@@ -187,38 +215,66 @@ func (w *Worker) Run(ctx, hardStop context.Context) error {
 	w.log.Info("worker ready", "worker", w.opts.ID, "types", strings.Join(w.types, ","), "concurrency", w.opts.Concurrency)
 	tick := time.NewTicker(workerTTL / 3)
 	defer tick.Stop()
+	// One heartbeat for all the runs in flight, every AckWait/3.
+	beat := time.NewTicker(w.opts.AckWait / 3)
+	defer beat.Stop()
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-beat.C:
+			w.heartbeat()
 		case <-tick.C:
 			if err := announce(); err != nil && !w.nc.IsConnected() {
 				w.log.Warn("cannot announce the worker: not connected to the NATS server")
 			}
 		}
 	}
-	// Drain: no new runs; the buffered ones go back (onTask naks them).
+	// Drain: no new runs; the buffered ones are handed to the callback,
+	// which sends them back (hand naks them).
 	w.mu.Lock()
 	w.draining = true
 	n := len(w.running)
 	w.mu.Unlock()
 	_ = w.kv.Delete(context.Background(), token(w.opts.ID))
 	for _, cc := range consumes {
-		cc.Stop()
+		cc.Drain()
 	}
+	stopped = true
 	if n > 0 {
 		w.log.Info("draining: finishing the runs in flight", "runs", n)
 	}
 	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-hardStop.Done():
-		w.stopRuns()
-		<-done
+	go func() {
+		// The runners finish the runs in flight, then stop; a callback
+		// still handing a task after that naks it.
+		close(quit)
+		w.runners.Wait()
+		close(done)
+	}()
+	hard := hardStop.Done()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-beat.C:
+			w.heartbeat()
+		case <-hard:
+			w.stopRuns()
+			hard = nil
+		}
 	}
-	return nil
+}
+
+// heartbeat tells the server that the runs in flight are alive, so that
+// their tasks are not handed to another worker.
+func (w *Worker) heartbeat() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.running {
+		_ = r.msg.InProgress()
+	}
 }
 
 // onCancel cancels the runs the coordinator cancelled: the message body
@@ -235,91 +291,122 @@ func (w *Worker) onCancel(m *nats.Msg) {
 	}
 }
 
-// onTask is called by a consumer for each task, one at a time per node
-// type; it waits for a free slot, then runs the task in a goroutine.
-func (w *Worker) onTask(m jetstream.Msg) {
+// hand gives a task to a free runner, or sends it back to the queue when
+// the worker is draining or stopping. It is the consumers' callback: it
+// blocks while every runner is busy, as the worker's concurrency wants.
+func (w *Worker) hand(tasks chan<- jetstream.Msg, quit <-chan struct{}, m jetstream.Msg) {
+	w.mu.Lock()
+	draining := w.draining
+	w.mu.Unlock()
+	if draining {
+		_ = m.Nak()
+		return
+	}
+	select {
+	case tasks <- m:
+	case <-quit:
+		_ = m.Nak()
+	case <-w.runsCtx.Done():
+		_ = m.Nak()
+	}
+}
+
+// serve runs the tasks it is handed until quit is closed.
+func (w *Worker) serve(tasks <-chan jetstream.Msg, quit <-chan struct{}) {
+	defer w.runners.Done()
+	for {
+		select {
+		case m := <-tasks:
+			w.take(m)
+		case <-quit:
+			return
+		}
+	}
+}
+
+// take runs one task, unless the worker started draining while the task
+// waited for a runner: then the task goes back to the queue.
+func (w *Worker) take(m jetstream.Msg) {
 	var t task
 	if err := decodeJSON(m.Data(), &t); err != nil {
 		_ = m.TermWithReason("undecodable task: " + err.Error())
 		return
 	}
-	select {
-	case w.sem <- struct{}{}:
-	case <-w.runsCtx.Done():
-		_ = m.Nak()
-		return
-	}
 	w.mu.Lock()
-	if w.draining {
+	if w.draining || w.runsCtx.Err() != nil {
 		w.mu.Unlock()
-		<-w.sem
 		_ = m.Nak()
 		return
 	}
 	ctx, cancel := context.WithCancelCause(w.runsCtx)
-	key := fmt.Sprintf("%s/%s/%d/%d", t.Run, t.Node, t.Gen, t.Try)
-	w.running[key] = &workerRun{run: t.Run, cancel: cancel}
-	w.wg.Add(1)
+	defer cancel(nil)
+	key := t.Run + "/" + t.Node + "/" + strconv.Itoa(t.Gen) + "/" + strconv.Itoa(t.Try)
+	w.running[key] = &workerRun{run: t.Run, msg: m, cancel: cancel}
 	w.mu.Unlock()
-	go func() {
-		defer w.wg.Done()
-		defer func() { <-w.sem }()
-		defer func() {
-			w.mu.Lock()
-			delete(w.running, key)
-			w.mu.Unlock()
-			cancel(nil)
-		}()
-		w.execute(ctx, m, &t)
-	}()
+	w.execute(ctx, m, &t, key)
 }
 
-// execute runs one task: heartbeats while it runs, publishes the result,
-// then acknowledges the task.
-func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task) {
+// execute runs one task, publishes its result and acknowledges the task
+// once the result is stored. The worker's heartbeat (see Run) keeps the
+// task from being redelivered until then.
+func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key string) {
 	fixTask(t)
-	hbDone := make(chan struct{})
-	hbEnded := make(chan struct{})
-	go func() {
-		defer close(hbEnded)
-		tick := time.NewTicker(w.opts.AckWait / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-hbDone:
-				return
-			case <-tick.C:
-				_ = m.InProgress()
-			}
-		}
-	}()
 	start := time.Now()
 	w.executed.Add(1)
 	res := w.runNode(ctx, t)
-	close(hbDone)
-	<-hbEnded
 	if cause := context.Cause(ctx); cause != nil && cause != errRunCancelled {
 		// The worker is stopping hard: hand the run back at once.
+		w.forget(key)
 		_ = m.Nak()
 		return
 	}
 	if res.Kind == kindCancelled {
+		w.forget(key)
 		_ = m.TermWithReason("run cancelled")
 		return
 	}
 	data, _ := json.Marshal(res)
-	subj := subjResult + "." + t.suffix()
-	pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer pcancel()
-	if _, err := w.js.Publish(pctx, subj, data, jetstream.WithMsgID(t.msgID())); err != nil && !alreadyRecorded(err) {
+	w.finish(m, t, data, key)
+	w.log.Debug("run", "run_id", t.Run, "node", t.Node, "type", t.Type, "generation", t.Gen+1, "took", time.Since(start), "kind", res.Kind)
+}
+
+// finish publishes a result and acknowledges its task.
+//
+// The result goes to the results stream with the task's message id; the
+// coordinator, subscribed to the result's subject, receives it as the
+// server takes it in, before the store is confirmed. The task is
+// acknowledged only once the store is confirmed (or the result was
+// already stored by an earlier attempt), so a task whose result was not
+// recorded is redelivered. The acknowledgement is a plain Ack, not a
+// DoubleAck: if it were lost, the task would run again and its result
+// would be refused as already recorded, and the coordinator applies one
+// result per (node, generation, try) anyway; waiting for the server's
+// confirmation would add a round trip per run and change nothing.
+func (w *Worker) finish(m jetstream.Msg, t *task, data []byte, key string) {
+	defer w.forget(key)
+	msg := &nats.Msg{Subject: subjResult + "." + t.suffix(), Data: data}
+	f, err := w.js.PublishMsgAsync(msg, jetstream.WithMsgID(t.msgID()))
+	if err == nil {
+		select {
+		case <-f.Ok():
+		case err = <-f.Err():
+		}
+	}
+	if err != nil && !alreadyRecorded(err) {
 		// Not recorded: leave the task unacknowledged; it comes back.
 		w.log.Warn("cannot publish a result; the run will be redelivered", "node", t.Node, "generation", t.Gen+1, "error", err)
 		return
 	}
-	if err := m.DoubleAck(pctx); err != nil {
+	if err := m.Ack(); err != nil {
 		w.log.Debug("ack failed; the result is recorded, a redelivery will be deduplicated", "node", t.Node, "error", err)
 	}
-	w.log.Debug("run", "run_id", t.Run, "node", t.Node, "type", t.Type, "generation", t.Gen+1, "took", time.Since(start), "kind", res.Kind)
+}
+
+// forget removes a run from the runs in flight: no more heartbeats for it.
+func (w *Worker) forget(key string) {
+	w.mu.Lock()
+	delete(w.running, key)
+	w.mu.Unlock()
 }
 
 // fixTask turns the JSON numbers of a decoded task into int or float64.
@@ -340,9 +427,8 @@ func fixTask(t *task) {
 
 // runNode creates the node and runs it once.
 func (w *Worker) runNode(ctx context.Context, t *task) (res result) {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	res.Attempt, res.Worker = hex.EncodeToString(b[:]), w.opts.ID
+	res.Attempt = strconv.FormatUint(w.attemptBase+w.attempts.Add(1), 36)
+	res.Worker = w.opts.ID
 	spec, ok := w.opts.Registry.Lookup(t.Type)
 	if !ok || !slices.Contains(w.types, t.Type) {
 		res.Kind, res.Error = kindFail, fmt.Sprintf("worker %s does not serve node type %s", w.opts.ID, t.Type)
