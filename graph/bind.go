@@ -28,7 +28,7 @@ func (l *loader) bindScope(sc *scope) {
 // bindNode builds the bindings of a node of the flow.
 func (l *loader) bindNode(sc *scope, m *member) {
 	n, rn, spec := m.node, m.raw, m.node.Spec
-	who := m.describe(sc)
+	who := memberName{sc, m}
 	conns := map[string]*entry{}
 	consts := map[string]*entry{}
 	defs := map[string]*entry{}
@@ -80,7 +80,7 @@ func (l *loader) bindNode(sc *scope, m *member) {
 		if !ok {
 			continue
 		}
-		l.checkValue(who, decl, e.val, e.valAt)
+		l.checkValue(who, &decl, e.val, e.valAt)
 		defs[e.name] = e
 		if !declared(e.name) && conns[e.name] == nil && consts[e.name] == nil {
 			extra = append(extra, e)
@@ -146,7 +146,7 @@ func (l *loader) bindNode(sc *scope, m *member) {
 
 // binding builds the binding of one input of n and returns it with the
 // place its value was written (if it is a constant or a default).
-func (l *loader) binding(sc *scope, n *Node, who string, decl *registry.Input, conn, cst, def *entry) (*Binding, place) {
+func (l *loader) binding(sc *scope, n *Node, who memberName, decl *registry.Input, conn, cst, def *entry) (*Binding, place) {
 	b := &Binding{Name: decl.Name, Spec: decl}
 	var at place
 	if def != nil {
@@ -158,13 +158,13 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl *registry.Input, c
 	switch {
 	case conn != nil:
 		b.Pos = conn.at.pos
-		src, ok := l.resolve(sc, conn.ref, fmt.Sprintf("node %q: input %q", n.ID, decl.Name), conn.valAt)
+		src, ok := l.resolve(sc, conn.ref, referrer{node: n.ID, input: decl.Name}, conn.valAt)
 		if !ok {
 			return nil, at
 		}
 		if src.hasDef {
 			b.HasDefault, b.Default, b.DefaultPos = true, src.def, src.defAt.pos
-			if !l.checkValue(who, *decl, src.def, src.defAt) {
+			if !l.checkValue(who, decl, src.def, src.defAt) {
 				return nil, at
 			}
 		}
@@ -177,7 +177,7 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl *registry.Input, c
 			return b, at
 		}
 		b.Kind, b.Value = Constant, src.value
-		if !l.checkValue(who, *decl, src.value, src.valAt) {
+		if !l.checkValue(who, decl, src.value, src.valAt) {
 			return nil, at
 		}
 		return b, src.valAt
@@ -186,7 +186,7 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl *registry.Input, c
 		if cst.at.set != "" {
 			b.Pos = Pos{}
 		}
-		if !l.checkValue(who, *decl, cst.val, cst.valAt) {
+		if !l.checkValue(who, decl, cst.val, cst.valAt) {
 			return nil, at
 		}
 		return b, cst.valAt
@@ -200,7 +200,7 @@ func (l *loader) binding(sc *scope, n *Node, who string, decl *registry.Input, c
 
 // checkValue reports a constant or default of the wrong JSON type, or not
 // in the input's enum.
-func (l *loader) checkValue(who string, decl registry.Input, v any, at place) bool {
+func (l *loader) checkValue(who memberName, decl *registry.Input, v any, at place) bool {
 	if !decl.Type.Accepts(v) {
 		l.errs.addAt(at, "input %q of %s takes %s, got %s", decl.Name, who, typeName(string(decl.Type)), showValue(v))
 		return false
@@ -221,7 +221,7 @@ func (l *loader) checkValue(who string, decl registry.Input, v any, at place) bo
 // nodes.
 func (l *loader) bindSubflowNode(sc *scope, m *member) {
 	rn, sub := m.raw, m.sub
-	who := m.describe(sc)
+	who := memberName{sc, m}
 	names := sub.raw.inputNames()
 	bound := map[string]*entry{}
 	check := func(e *entry) *rawInput {
@@ -250,11 +250,11 @@ func (l *loader) bindSubflowNode(sc *scope, m *member) {
 			continue
 		}
 		bound[e.name] = e
-		l.checkValue(who, registry.Input{Name: decl.name, Type: decl.typ}, e.val, e.valAt)
+		l.checkValue(who, &registry.Input{Name: decl.name, Type: decl.typ}, e.val, e.valAt)
 	}
 	for _, e := range rn.defaults {
 		if decl := check(e); decl != nil {
-			l.checkValue(who, registry.Input{Name: decl.name, Type: decl.typ}, e.val, e.valAt)
+			l.checkValue(who, &registry.Input{Name: decl.name, Type: decl.typ}, e.val, e.valAt)
 			if bound[e.name] == nil {
 				bound[e.name] = e
 			}
@@ -265,19 +265,19 @@ func (l *loader) bindSubflowNode(sc *scope, m *member) {
 			l.errs.Add(rn.pos, "input %q of subflow %s is not bound: connect it under inputs, set it under with, or give it a default under defaults", decl.name, who)
 			continue
 		}
-		if src, ok := l.arg(sub, decl.name, "input "+quote(decl.name), place{pos: decl.pos}); ok && !src.conn {
-			l.checkValue(who, registry.Input{Name: decl.name, Type: decl.typ}, src.value, src.valAt)
+		if src, ok := l.arg(sub, decl.name, referrer{input: decl.name}, place{pos: decl.pos}); ok && !src.conn {
+			l.checkValue(who, &registry.Input{Name: decl.name, Type: decl.typ}, src.value, src.valAt)
 		}
 	}
 	for _, o := range sub.raw.outputs {
-		l.subOutput(sc, m, o.name, true, "output "+quote(o.name), o.valAt)
+		l.subOutput(sc, m, o.name, true, referrer{output: o.name}, o.valAt)
 	}
 	sub.after = l.afterBindings(sc, rn, who)
 	sub.after = append(sub.after, sc.after...)
 }
 
 // afterBindings resolves the after: list of rn, written in scope sc.
-func (l *loader) afterBindings(sc *scope, rn *rawNode, who string) []*Binding {
+func (l *loader) afterBindings(sc *scope, rn *rawNode, who memberName) []*Binding {
 	var out []*Binding
 	seen := map[*Node]bool{}
 	add := func(n *Node, at Pos) {
@@ -320,7 +320,7 @@ func (l *loader) exitNodes(sc *scope, m *member) []*Node {
 	sub := m.sub
 	var nodes []*Node
 	for _, o := range sub.raw.outputs {
-		src, ok := l.subOutput(sc, m, o.name, true, "output "+quote(o.name), o.valAt)
+		src, ok := l.subOutput(sc, m, o.name, true, referrer{output: o.name}, o.valAt)
 		if ok && src.conn && !slices.Contains(nodes, src.ref.Node) {
 			nodes = append(nodes, src.ref.Node)
 		}

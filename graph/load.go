@@ -2,6 +2,7 @@ package graph
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/flowrun/flowrun/registry"
 )
@@ -43,6 +44,12 @@ type Options struct {
 // the types of their ends, each type's Check, and cycles, each of which
 // needs a node that can start it from defaults.
 func Load(filename string, src []byte, reg *registry.Registry, opts Options) (*Flow, error) {
+	return load(filename, src, reg, opts, true)
+}
+
+// load is Load; stream false keeps a large file from being built as it
+// is parsed (see parseStream), for the tests that compare both ways.
+func load(filename string, src []byte, reg *registry.Registry, opts Options, stream bool) (*Flow, error) {
 	if reg == nil {
 		reg = registry.New()
 	}
@@ -53,12 +60,17 @@ func Load(filename string, src []byte, reg *registry.Registry, opts Options) (*F
 	if err != nil {
 		return nil, ErrorList{{Pos: Pos{File: filename}, Msg: "cannot build the flow schema from the registry: " + err.Error()}}
 	}
-	l := &loader{reg: reg, opts: opts, schema: fs, files: map[string]*parsedFile{}}
-	raw, errs := l.parse(filename, src, opts.Set)
+	l := &loader{reg: reg, opts: opts, schema: fs, files: map[string]*parsedFile{}, stream: stream}
+	raw, errs := l.parse(filename, src, opts.Set, true)
 	if len(errs) > 0 {
 		return nil, finish(errs)
 	}
-	flow := l.expand(raw)
+	var flow *Flow
+	if l.top != nil {
+		flow = l.end(l.top) // the nodes are built already (parseStream)
+	} else {
+		flow = l.expand(raw)
+	}
 	checkConnections(flow, &l.errs)
 	// Cycles are analysed even when other meaning errors were found: the
 	// analysis uses only the connections that resolved, so it adds no
@@ -83,6 +95,10 @@ type loader struct {
 	// specs caches the declarations looked up, so that the nodes of one
 	// type share one copy.
 	specs map[string]*registry.Spec
+	// stream lets parseStream build the nodes of a large top-level file
+	// as they are read; top is then the file's scope.
+	stream bool
+	top    *scope
 }
 
 // lookup returns the declaration of the named type, as reg.Lookup.
@@ -107,8 +123,9 @@ type parsedFile struct {
 }
 
 // parse runs the syntax and schema phases on one file and reads the
-// result into a rawFlow.
-func (l *loader) parse(file string, src []byte, sets []string) (*rawFlow, ErrorList) {
+// result into a rawFlow. top says it is the top-level file, which may
+// then be built as it is read (see parseStream).
+func (l *loader) parse(file string, src []byte, sets []string, top bool) (*rawFlow, ErrorList) {
 	if limit := l.opts.maxFileSize(); int64(len(src)) > limit {
 		return nil, tooLarge(file, int64(len(src)), limit, false)
 	}
@@ -118,7 +135,7 @@ func (l *loader) parse(file string, src []byte, sets []string) (*rawFlow, ErrorL
 	case len(src) < chunkFrom:
 		root, errs = parseWhole(file, src, l.opts)
 	case len(sets) == 0:
-		if raw, serrs, ok := l.parseStream(file, src); ok {
+		if raw, serrs, ok := l.parseStream(file, src, top && l.stream); ok {
 			return raw, serrs
 		}
 		root, errs = parseWhole(file, src, l.opts)
@@ -139,18 +156,36 @@ func (l *loader) parse(file string, src []byte, sets []string) (*rawFlow, ErrorL
 
 // expand resolves the top-level file and its subflows into a Flow.
 func (l *loader) expand(raw *rawFlow) *Flow {
+	top := l.begin(raw, len(raw.nodes))
+	for _, rn := range raw.nodes {
+		l.buildMember(top, rn)
+	}
+	return l.end(top)
+}
+
+// begin starts the Flow of the top-level file raw, which has n nodes, and
+// returns the file's scope, whose nodes buildMember then builds.
+func (l *loader) begin(raw *rawFlow, n int) *scope {
 	l.flow = &Flow{
 		Name:        raw.name,
 		Description: raw.description,
 		File:        raw.file,
 		Getenv:      l.opts.Getenv,
-		byID:        make(map[string]*Node, len(raw.nodes)),
+		byID:        make(map[string]*Node, n),
 	}
-	top := newScope(raw, "", nil, nil, []string{filepath.Clean(raw.file)})
-	l.build(top)
+	top := newScope(raw, n, "", nil, nil, []string{filepath.Clean(raw.file)})
+	l.buildStart(top, n)
+	return top
+}
+
+// end binds the nodes of the top-level scope that are not bound yet (all,
+// unless parseStream bound some as they were read) and the file's
+// outputs.
+func (l *loader) end(top *scope) *Flow {
+	top.end = len(l.flow.Nodes)
 	l.bindScope(top)
-	for _, o := range raw.outputs {
-		src, ok := l.resolve(top, o.ref, "output "+quote(o.name), o.valAt)
+	for _, o := range top.raw.outputs {
+		src, ok := l.resolve(top, o.ref, referrer{output: o.name}, o.valAt)
 		if ok && src.conn {
 			if l.flow.Outputs == nil {
 				l.flow.Outputs = map[string]Ref{}
@@ -159,6 +194,45 @@ func (l *loader) expand(raw *rawFlow) *Flow {
 		}
 	}
 	return l.flow
+}
+
+// buildRead builds the members of the top-level scope sc for the raw
+// nodes rns[from:], just read (see parseStream), and binds at once each
+// node whose references all name members built before it that are not
+// subflows: its binding then depends on nothing that follows, so it is
+// the one bindScope would make. It returns rns with only the raw nodes
+// left to bind, whose entries bindScope needs; the others are let go.
+func (l *loader) buildRead(sc *scope, rns []*rawNode, from int) []*rawNode {
+	keep := rns[:from]
+	for _, rn := range rns[from:] {
+		m := l.buildMember(sc, rn)
+		if m.node == nil || !refsBuilt(sc, rn) {
+			keep = append(keep, rn)
+			continue
+		}
+		l.bindNode(sc, m)
+		m.raw = nil
+	}
+	clear(rns[len(keep):])
+	return keep
+}
+
+// refsBuilt reports whether every node rn refers to, under inputs and
+// after, is a member of sc that is not a subflow. A reference to an input
+// of the file ("$name") depends on no member at the top level.
+func refsBuilt(sc *scope, rn *rawNode) bool {
+	for _, es := range [2][]*entry{rn.inputs, rn.after} {
+		for _, e := range es {
+			if strings.HasPrefix(e.ref, "$") && sc.parent == nil {
+				continue
+			}
+			id, _, _ := strings.Cut(e.ref, ".")
+			if m := sc.members[id]; m == nil || m.sub != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // finish sorts errs and drops exact duplicates (a subflow file used twice
@@ -183,7 +257,14 @@ func finish(errs ErrorList) ErrorList {
 // converted (syntax errors) or converted and checked (schema errors).
 // --set entries need the whole tree, so parse does not stream with them.
 // ok is false when the file cannot be decoded in chunks.
-func (l *loader) parseStream(file string, src []byte) (raw *rawFlow, errs ErrorList, ok bool) {
+//
+// With build, the nodes of each chunk are also built (and most of them
+// bound, see buildRead) as they are read, into l.top, so that the raw
+// nodes of the whole file are not held at once either. The meaning
+// errors this finds are in l.errs, reported only if the file has no
+// error of an earlier phase, as after parse. When the file cannot be
+// decoded in chunks after all, what was built is dropped.
+func (l *loader) parseStream(file string, src []byte, build bool) (raw *rawFlow, errs ErrorList, ok bool) {
 	var schemaErrs, readErrs ErrorList
 	var sc *schemaCheck
 	each := func(root, nodes *tree, from int, failed bool) {
@@ -200,11 +281,22 @@ func (l *loader) parseStream(file string, src []byte) (raw *rawFlow, errs ErrorL
 		}
 		if raw == nil {
 			raw = readFlow(file, root, &readErrs)
+			if build && len(readErrs) == 0 {
+				raw.nodes = make([]*rawNode, 0, cap(nodes.keys))
+				l.top = l.begin(raw, cap(nodes.keys))
+			}
 			return
 		}
+		first := len(raw.nodes)
 		raw.readNodes(nodes, from, &readErrs)
+		if l.top != nil && len(readErrs) == 0 {
+			raw.nodes = l.buildRead(l.top, raw.nodes, first)
+		}
 	}
 	_, errs, ok = parseChunked(file, src, l.opts, each)
+	if !ok && l.top != nil {
+		l.top, l.flow, l.errs, l.files = nil, nil, nil, map[string]*parsedFile{}
+	}
 	switch {
 	case !ok:
 		return nil, nil, false

@@ -23,10 +23,28 @@ type source struct {
 	defAt  place
 }
 
+// A referrer names, in messages, what a reference is written for: an
+// input of a node (`node "a": input "x"`), an input of a subflow
+// (`input "x"`) or an output of a flow file (`output "out"`). Its text is
+// built only for an error.
+type referrer struct {
+	node, input, output string
+}
+
+func (r referrer) String() string {
+	switch {
+	case r.output != "":
+		return "output " + quote(r.output)
+	case r.node != "":
+		return "node " + quote(r.node) + ": input " + quote(r.input)
+	}
+	return "input " + quote(r.input)
+}
+
 // resolve resolves a reference written in scope sc: "node", "node.output"
-// or "$input". what names the referring input in messages; at is where the
+// or "$input". what names the referrer in messages; at is where the
 // reference was written.
-func (l *loader) resolve(sc *scope, text, what string, at place) (source, bool) {
+func (l *loader) resolve(sc *scope, text string, what referrer, at place) (source, bool) {
 	if name, ok := strings.CutPrefix(text, "$"); ok {
 		return l.arg(sc, name, what, at)
 	}
@@ -59,7 +77,7 @@ func (l *loader) resolve(sc *scope, text, what string, at place) (source, bool) 
 }
 
 // subOutput resolves an output of the subflow member m of sc.
-func (l *loader) subOutput(sc *scope, m *member, name string, hasName bool, what string, at place) (source, bool) {
+func (l *loader) subOutput(sc *scope, m *member, name string, hasName bool, what referrer, at place) (source, bool) {
 	sub := m.sub
 	outs := sub.raw.outputs
 	if !hasName {
@@ -88,14 +106,14 @@ func (l *loader) subOutput(sc *scope, m *member, name string, hasName bool, what
 		return source{}, false
 	}
 	st.state = 1
-	st.src, st.ok = l.resolve(sub, e.ref, "output "+quote(name), e.valAt)
+	st.src, st.ok = l.resolve(sub, e.ref, referrer{output: name}, e.valAt)
 	st.state = 2
 	return st.src, st.ok
 }
 
 // arg resolves "$name", an input of the flow file of scope sc: what the
 // node using the subflow binds to it or, at the top level, its default.
-func (l *loader) arg(sc *scope, name, what string, at place) (source, bool) {
+func (l *loader) arg(sc *scope, name string, what referrer, at place) (source, bool) {
 	decl := sc.raw.input(name)
 	if decl == nil {
 		l.errs.addAt(at, "%s: this flow has no input %q%s: declare it under the top-level inputs:", what, name, didYouMean(name, sc.raw.inputNames()))
@@ -134,7 +152,7 @@ func (l *loader) bindArg(sc *scope, decl *rawInput) (source, bool) {
 	case findEntry(p.inputs, decl.name) != nil:
 		e := findEntry(p.inputs, decl.name)
 		var ok bool
-		src, ok = l.resolve(sc.parent, e.ref, "node "+quote(sc.parent.prefix+p.id)+": input "+quote(decl.name), e.valAt)
+		src, ok = l.resolve(sc.parent, e.ref, referrer{node: sc.parent.prefix + p.id, input: decl.name}, e.valAt)
 		if !ok {
 			return source{}, false
 		}

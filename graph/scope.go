@@ -48,10 +48,11 @@ type memo struct {
 // maxNesting limits how deeply subflows may include subflows.
 const maxNesting = 64
 
-func newScope(raw *rawFlow, prefix string, parent *scope, node *rawNode, chain []string) *scope {
+// newScope returns the scope of raw, which has n nodes.
+func newScope(raw *rawFlow, n int, prefix string, parent *scope, node *rawNode, chain []string) *scope {
 	return &scope{
 		raw: raw, prefix: prefix, parent: parent, node: node, chain: chain,
-		members: make(map[string]*member, len(raw.nodes)),
+		members: make(map[string]*member, n),
 		args:    map[string]*memo{},
 		outs:    map[string]*memo{},
 	}
@@ -59,59 +60,72 @@ func newScope(raw *rawFlow, prefix string, parent *scope, node *rawNode, chain [
 
 // build creates the nodes of sc and of its subflows, in file order.
 func (l *loader) build(sc *scope) {
-	sc.first = len(l.flow.Nodes)
-	sc.ids = make([]string, 0, len(sc.raw.nodes))
-	l.flow.Nodes = slices.Grow(l.flow.Nodes, len(sc.raw.nodes))
+	l.buildStart(sc, len(sc.raw.nodes))
 	for _, rn := range sc.raw.nodes {
-		m := &member{raw: rn}
-		sc.members[rn.id] = m
-		sc.ids = append(sc.ids, rn.id)
-		if rn.isSubflow() {
-			m.sub = l.openSubflow(sc, rn)
-			if m.sub == nil {
-				m.broken = true
-				continue
-			}
-			l.build(m.sub)
-			continue
-		}
-		spec, ok := l.lookup(rn.typ)
-		if reason, refused := l.reg.Refused(rn.typ); !ok && refused {
-			l.errs.Add(rn.typePos, "%s", refusedMessage(rn.id, rn.typ, reason))
-			m.broken = true
-			continue
-		}
-		if !ok {
-			l.errs.Add(rn.typePos, "unknown node type %q%s: use a registered type or the path of a subflow file ending in .yaml", rn.typ, didYouMean(rn.typ, l.reg.Types()))
-			m.broken = true
-			continue
-		}
-		p := rn.policy.inherit(sc.policy)
-		n := &Node{
-			ID:             sc.prefix + rn.id,
-			Type:           rn.typ,
-			Spec:           spec,
-			Index:          len(l.flow.Nodes),
-			Pos:            rn.pos,
-			TypePos:        rn.typePos,
-			OnError:        p.onError,
-			Retry:          p.retry,
-			MaxGenerations: p.maxGenerations,
-			Placement:      rn.policy.placement,
-		}
-		if n.Placement == PlaceWorker {
-			if why := NotOnWorker(spec); why != "" {
-				l.errs.addAt(rn.policy.placementAt, "placement: worker: node type %s cannot run on a worker: %s; remove the key or write placement: local", rn.typ, why)
-			}
-		}
-		if n.OnError == "" {
-			n.OnError = "fail"
-		}
-		m.node = n
-		l.flow.Nodes = append(l.flow.Nodes, n)
-		l.flow.byID[n.ID] = n
+		l.buildMember(sc, rn)
 	}
 	sc.end = len(l.flow.Nodes)
+}
+
+// buildStart makes room for the n nodes of sc, whose nodes come next in
+// Flow.Nodes.
+func (l *loader) buildStart(sc *scope, n int) {
+	sc.first = len(l.flow.Nodes)
+	sc.ids = make([]string, 0, n)
+	l.flow.Nodes = slices.Grow(l.flow.Nodes, n)
+}
+
+// buildMember creates the member of sc for rn: its node or, for a
+// subflow, the nodes of the subflow.
+func (l *loader) buildMember(sc *scope, rn *rawNode) *member {
+	m := &member{raw: rn}
+	sc.members[rn.id] = m
+	sc.ids = append(sc.ids, rn.id)
+	if rn.isSubflow() {
+		m.sub = l.openSubflow(sc, rn)
+		if m.sub == nil {
+			m.broken = true
+			return m
+		}
+		l.build(m.sub)
+		return m
+	}
+	spec, ok := l.lookup(rn.typ)
+	if reason, refused := l.reg.Refused(rn.typ); !ok && refused {
+		l.errs.Add(rn.typePos, "%s", refusedMessage(rn.id, rn.typ, reason))
+		m.broken = true
+		return m
+	}
+	if !ok {
+		l.errs.Add(rn.typePos, "unknown node type %q%s: use a registered type or the path of a subflow file ending in .yaml", rn.typ, didYouMean(rn.typ, l.reg.Types()))
+		m.broken = true
+		return m
+	}
+	p := rn.policy.inherit(sc.policy)
+	n := &Node{
+		ID:             sc.prefix + rn.id,
+		Type:           spec.Type,
+		Spec:           spec,
+		Index:          len(l.flow.Nodes),
+		Pos:            rn.pos,
+		TypePos:        rn.typePos,
+		OnError:        p.onError,
+		Retry:          p.retry,
+		MaxGenerations: p.maxGenerations,
+		Placement:      rn.policy.placement,
+	}
+	if n.Placement == PlaceWorker {
+		if why := NotOnWorker(spec); why != "" {
+			l.errs.addAt(rn.policy.placementAt, "placement: worker: node type %s cannot run on a worker: %s; remove the key or write placement: local", rn.typ, why)
+		}
+	}
+	if n.OnError == "" {
+		n.OnError = "fail"
+	}
+	m.node = n
+	l.flow.Nodes = append(l.flow.Nodes, n)
+	l.flow.byID[n.ID] = n
+	return m
 }
 
 // openSubflow reads, parses and checks the subflow file rn uses, and
@@ -142,7 +156,7 @@ func (l *loader) openSubflow(sc *scope, rn *rawNode) *scope {
 		if err != nil {
 			pf.readErr = err
 		} else {
-			raw, errs := l.parse(path, src, nil)
+			raw, errs := l.parse(path, src, nil, false)
 			l.errs = append(l.errs, errs...)
 			if len(errs) == 0 {
 				pf.raw = raw
@@ -165,7 +179,7 @@ func (l *loader) openSubflow(sc *scope, rn *rawNode) *scope {
 	if pf.raw == nil {
 		return nil // its errors are reported in its own file
 	}
-	child := newScope(pf.raw, sc.prefix+rn.id+"/", sc, rn, append(slices.Clip(sc.chain), path))
+	child := newScope(pf.raw, len(pf.raw.nodes), sc.prefix+rn.id+"/", sc, rn, append(slices.Clip(sc.chain), path))
 	child.policy = rn.policy.inherit(sc.policy)
 	return child
 }
@@ -174,5 +188,17 @@ func quote(s string) string { return strconv.Quote(s) }
 
 // describe names a member in messages: `node "a" (math.inc)`.
 func (m *member) describe(sc *scope) string {
+	if m.node != nil {
+		return fmt.Sprintf("node %q (%s)", m.node.ID, m.node.Type)
+	}
 	return fmt.Sprintf("node %q (%s)", sc.prefix+m.raw.id, m.raw.typ)
 }
+
+// A memberName names a member in messages (%s), as describe does; its
+// text is built only for an error.
+type memberName struct {
+	sc *scope
+	m  *member
+}
+
+func (w memberName) String() string { return w.m.describe(w.sc) }
