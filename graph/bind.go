@@ -117,11 +117,13 @@ func (l *loader) bindNode(sc *scope, m *member) {
 		cp := *b
 		n.After = append(n.After, &cp)
 	}
-	n.Params = map[string]any{}
 	names := make([]string, len(n.Inputs))
 	for i, b := range n.Inputs {
 		names[i] = b.Name
 		if b.Kind == Constant || (b.Kind == Defaulted && b.Spec.Const) {
+			if n.Params == nil {
+				n.Params = map[string]any{}
+			}
 			n.Params[b.Name] = b.Value
 		}
 	}

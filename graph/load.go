@@ -68,6 +68,7 @@ func load(filename string, src []byte, reg *registry.Registry, opts Options, str
 	var flow *Flow
 	if l.top != nil {
 		flow = l.end(l.top) // the nodes are built already (parseStream)
+		l.top = nil         // let the scope go before the analysis
 	} else {
 		flow = l.expand(raw)
 	}

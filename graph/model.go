@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -67,10 +68,11 @@ type Node struct {
 	Spec *registry.Spec
 	// Index is the node's position in Flow.Nodes (file order).
 	Index int
-	// Pos is the position of the node's id in the file; TypePos that of
-	// its type.
-	Pos     Pos
-	TypePos Pos
+	// Pos is the position of the node's id in the file (TypePos returns
+	// that of its type).
+	Pos Pos
+	// typeLine and typeCol are the position of the type, in Pos.File.
+	typeLine, typeCol int32
 	// Inputs has one binding per input the node has: the declared inputs
 	// in declaration order, then variadic inputs in file order.
 	Inputs []*Binding
@@ -89,8 +91,24 @@ type Node struct {
 	// node's type decide (the `placement:` key).
 	Placement string
 	// Params holds the constant value of every Const input, ready for
-	// Spec.New (see registry.Config).
+	// Spec.New (see registry.Config); it is nil when there is none. Treat
+	// it as read-only.
 	Params map[string]any
+}
+
+// TypePos returns the position of the node's type in the file.
+func (n *Node) TypePos() Pos {
+	return Pos{File: n.Pos.File, Line: int(n.typeLine), Col: int(n.typeCol)}
+}
+
+// setTypePos records p, a position in n.Pos.File, as TypePos.
+func (n *Node) setTypePos(p Pos) {
+	n.typeLine, n.typeCol = clamp32(p.Line), clamp32(p.Col)
+}
+
+// clamp32 returns i as an int32, saturated.
+func clamp32(i int) int32 {
+	return int32(min(max(i, math.MinInt32), math.MaxInt32))
 }
 
 // The values of the `placement:` key (Node.Placement).
@@ -142,7 +160,7 @@ type Retry struct {
 }
 
 // A BindKind tells how an input gets its value.
-type BindKind int
+type BindKind uint8
 
 // The ways an input can be bound.
 const (
@@ -164,19 +182,20 @@ type Binding struct {
 	Name string
 	Spec *registry.Input
 	Kind BindKind
-	// From is the producer of a Connected or Ordering binding.
-	From Ref
-	// Value is the constant (Constant) or the default (Defaulted).
-	Value any
 	// HasDefault and Default give the input's effective default: the
 	// flow file's `defaults:` entry, else the type's.
 	HasDefault bool
-	Default    any
 	// Stream is true for a Connected stream input.
 	Stream bool
 	// Seeded marks a Connected input fed from its default at the node's
 	// first run because the node starts a cycle (see the package doc).
 	Seeded bool
+	// From is the producer of a Connected or Ordering binding.
+	From Ref
+	// Value is the constant (Constant) or the default (Defaulted).
+	Value any
+	// Default is the effective default, when HasDefault.
+	Default any
 	// Pos is where the binding is written (the key under inputs, with or
 	// after); for a Defaulted input, the node's position. DefaultPos is the
 	// position of the `defaults:` entry, if any.

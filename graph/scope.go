@@ -108,7 +108,6 @@ func (l *loader) buildMember(sc *scope, rn *rawNode) *member {
 		Spec:           spec,
 		Index:          len(l.flow.Nodes),
 		Pos:            rn.pos,
-		TypePos:        rn.typePos,
 		OnError:        p.onError,
 		Retry:          p.retry,
 		MaxGenerations: p.maxGenerations,
@@ -119,6 +118,7 @@ func (l *loader) buildMember(sc *scope, rn *rawNode) *member {
 			l.errs.addAt(rn.policy.placementAt, "placement: worker: node type %s cannot run on a worker: %s; remove the key or write placement: local", rn.typ, why)
 		}
 	}
+	n.setTypePos(rn.typePos)
 	if n.OnError == "" {
 		n.OnError = "fail"
 	}

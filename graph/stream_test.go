@@ -162,7 +162,7 @@ func dumpLoad(flow *graph.Flow, err error) string {
 	var b strings.Builder
 	b.WriteString("ok\n")
 	for i, n := range flow.Nodes {
-		fmt.Fprintf(&b, "%d %s %s %s %s %d %s %v %d %q %v\n", i, n.ID, n.Type, n.Pos, n.TypePos, n.Index, n.OnError, n.Retry, n.MaxGenerations, n.Placement, n.Params)
+		fmt.Fprintf(&b, "%d %s %s %s %s %d %s %v %d %q %v\n", i, n.ID, n.Type, n.Pos, n.TypePos(), n.Index, n.OnError, n.Retry, n.MaxGenerations, n.Placement, n.Params)
 		for _, bs := range [][]*graph.Binding{n.Inputs, n.After} {
 			for _, in := range bs {
 				fmt.Fprintf(&b, "  %s %+v %d %s %#v %v %#v %v %v %s %s\n", in.Name, *in.Spec, in.Kind, in.From, in.Value, in.HasDefault, in.Default, in.Stream, in.Seeded, in.Pos, in.DefaultPos)

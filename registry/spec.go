@@ -198,7 +198,8 @@ type Config struct {
 	ID string
 	// Params holds the value of every Const input (constant or default)
 	// and, for information, the constants bound to other inputs. Read
-	// them with its typed accessors, such as [Params.Duration].
+	// them with its typed accessors, such as [Params.Duration]. It may be
+	// nil (no constant): never write to it.
 	Params Params
 	// Inputs lists the names of all inputs the node has in this flow,
 	// declared and variadic, in declaration order then file order.
