@@ -12,7 +12,6 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/flowrun/flowrun/internal/llm/llmtest"
 	"github.com/flowrun/flowrun/internal/testenv"
@@ -44,6 +43,9 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1280, 800),
+		// Chromium may take long to start on a loaded machine; the
+		// default wait for its DevTools address is 20 s.
+		chromedp.WSURLReadTimeout(time.Minute),
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
@@ -100,9 +102,29 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	}
 }
 
-// poll waits until the JavaScript expression is true.
+// enter presses Enter, with the modifiers (such as
+// input.ModifierShift), as a keyboard does: one key-down event that
+// carries the text "\r", which the browser turns into the keypress and
+// the line break, so that a key-down handler that prevents the default
+// action prevents the line break too. (chromedp's kb.Enter sends the
+// line break as a separate "char" event, which the page cannot prevent:
+// a line break was left in the emptied box after every Enter.)
+func enter(modifiers input.Modifier) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		key := input.DispatchKeyEvent(input.KeyDown).WithKey("Enter").WithCode("Enter").
+			WithWindowsVirtualKeyCode(13).WithNativeVirtualKeyCode(13).WithModifiers(modifiers)
+		if err := key.WithText("\r").WithUnmodifiedText("\r").Do(ctx); err != nil {
+			return err
+		}
+		key.Type, key.Text, key.UnmodifiedText = input.KeyUp, "", ""
+		return key.Do(ctx)
+	})
+}
+
+// poll waits until the JavaScript expression is true, for as long as its
+// step allows (chromedp's own 30 s limit is turned off).
 func poll(expr string) chromedp.Action {
-	return chromedp.Poll(expr, nil, chromedp.WithPollingInterval(20*time.Millisecond))
+	return chromedp.Poll(expr, nil, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(0))
 }
 
 func TestWebChatInBrowser(t *testing.T) {
@@ -121,21 +143,34 @@ func TestWebChatInBrowser(t *testing.T) {
 		chromedp.Navigate(base),
 		poll(`document.getElementById("status").textContent === "connected"`),
 	)
+	// The box is emptied as Enter is pressed, not when the server has
+	// answered the prompt's request: what is typed next, at once, starts
+	// the next prompt.
+	var left string
 	step(t, ctx, "type a prompt with HTML in it and press Enter",
 		chromedp.Focus("#prompt", chromedp.ByID),
-		chromedp.SendKeys("#prompt", "Tell a <b>story</b>"+kb.Enter, chromedp.ByID),
+		chromedp.SendKeys("#prompt", "Tell a <b>story</b>", chromedp.ByID),
+		enter(0),
+		chromedp.Evaluate(`document.getElementById("prompt").value`, &left),
 		poll(`document.querySelector('.you[data-turn="1"]')?.textContent === "Tell a <b>story</b>"`),
 	)
+	if left != "" {
+		t.Errorf("right after Enter the prompt box holds %q, want it empty", left)
+	}
 	step(t, ctx, "see the first token before the answer is complete",
 		poll(answer(1)+`?.textContent === "Once" && !document.getElementById("stop").disabled`),
 	)
 	step(t, ctx, "type a second prompt on two lines (Shift+Enter) while the answer streams, and send it",
 		chromedp.SendKeys("#prompt", "How are", chromedp.ByID),
-		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(input.ModifierShift)),
-		chromedp.SendKeys("#prompt", "you?"+kb.Enter, chromedp.ByID),
+		enter(input.ModifierShift),
+		chromedp.SendKeys("#prompt", "you?", chromedp.ByID),
+		enter(0),
+		chromedp.Evaluate(`document.getElementById("prompt").value`, &left),
 		poll(`document.querySelector('.you[data-turn="2"]')?.textContent === "How are\nyou?"`),
-		poll(`document.getElementById("prompt").value === ""`),
 	)
+	if left != "" {
+		t.Errorf("right after Enter the prompt box holds %q, want it empty", left)
+	}
 	step(t, ctx, "press Stop: the first answer is cut and marked, the second streams",
 		chromedp.Click("#stop", chromedp.ByID),
 		poll(answer(1)+`?.textContent === "Once [interrupted]"`),
