@@ -1,7 +1,7 @@
 // Package llmtest is a scriptable fake OpenAI-compatible chat-completions
 // server for tests. It listens on 127.0.0.1 only, answers each request
 // with the next scripted [Response] (a status, headers and a list of steps:
-// write bytes, sleep, cut the connection) and records every request it saw,
+// write bytes, sleep, hang until the client goes away, cut the connection) and records every request it saw,
 // so a test can assert the method, path, headers and decoded JSON body.
 //
 // The helpers ([Stream], [Ollama], [Groq], [Reasoning], [Error], …) build
@@ -26,6 +26,7 @@ import (
 type Step struct {
 	write      []byte
 	sleep      time.Duration
+	until      <-chan struct{} // ends the sleep early
 	disconnect bool
 }
 
@@ -35,6 +36,19 @@ func Write(s string) Step { return Step{write: []byte(s)} }
 
 // Sleep pauses the response for d, or until the client goes away.
 func Sleep(d time.Duration) Step { return Step{sleep: d} }
+
+// HangLimit is how long a [Hang] step waits at most.
+const HangLimit = time.Minute
+
+// Hang pauses the response until the client goes away: a server that
+// stalls. It gives up after [HangLimit] and goes on with the next step,
+// so that a client that never gives up fails its test instead of hanging
+// it. [Request.Left] tells which requests the client left.
+func Hang() Step { return Step{sleep: HangLimit} }
+
+// Wait pauses the response until ch is closed, or the client goes away,
+// or [HangLimit] passes: the test decides when the response goes on.
+func Wait(ch <-chan struct{}) Step { return Step{sleep: HangLimit, until: ch} }
 
 // Disconnect hijacks the connection and closes it without finishing the
 // chunked body: the client sees an unexpected EOF.
@@ -81,6 +95,10 @@ type Request struct {
 	// is not one).
 	Raw  []byte
 	Body map[string]any
+	// Left reports that the client went away while the response was
+	// paused (by a Sleep, Hang or Wait step, or the Delay). It is final once the
+	// server is closed ([Server.Close]).
+	Left bool
 }
 
 // A Server is a running fake server. Create it with [New].
@@ -105,6 +123,11 @@ func New(tb testing.TB, responses ...Response) *Server {
 	tb.Cleanup(s.srv.Close)
 	return s
 }
+
+// Close shuts the server down and waits until every request has been
+// answered, so that [Server.Requests] and [Server.Count] are final. It is
+// also called when the test ends.
+func (s *Server) Close() { s.srv.Close() }
 
 // URL returns the base URL to give a client, ending in "/v1".
 func (s *Server) URL() string { return s.srv.URL + "/v1" }
@@ -157,6 +180,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
+	index := len(s.requests) - 1
 	var resp Response
 	switch {
 	case len(s.script) > 0:
@@ -169,7 +193,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	if resp.Delay > 0 && !sleep(r, resp.Delay) {
+	left := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.requests[index].Left = true
+	}
+	if resp.Delay > 0 && !sleep(r, resp.Delay, nil) {
+		left()
 		return
 	}
 	status := resp.Status
@@ -201,7 +231,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		case st.sleep > 0:
-			if !sleep(r, st.sleep) {
+			if !sleep(r, st.sleep, st.until) {
+				left()
 				return
 			}
 		default:
@@ -215,13 +246,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sleep waits for d or until the client goes away; it reports whether the
-// client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
+// sleep waits for d, or until until is closed (nil: never), or until the
+// client goes away; it reports whether the client is still there.
+func sleep(r *http.Request, d time.Duration, until <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
+	case <-until:
 		return true
 	case <-r.Context().Done():
 		return false
