@@ -30,7 +30,8 @@ func termChatSpec() registry.Spec {
 			"reasoning chunks of a reasoning model are shown before the answer, dimmed in a terminal and on stderr " +
 			"otherwise.\n\n" +
 			"Then it reads the next prompt: in a terminal with a line editor (prompt, history, Ctrl-A/E, arrows), " +
-			"otherwise one line of stdin, printing no prompt. Empty lines are skipped. End of input (Ctrl-D), a " +
+			"otherwise one line of stdin, printing no prompt. In a terminal nothing typed while an answer streams " +
+			"is echoed into it: Ctrl-C cuts it, and other keys wait for the prompt. Empty lines are skipped. End of input (Ctrl-D), a " +
 			"Ctrl-C at the prompt or the line /exit end the flow cleanly; outside a terminal, when any answer " +
 			"failed, the flow then fails with one line \"N of M answers failed\" (exit 1).\n\n" +
 			"Outside a terminal a pending read of stdin is not interrupted when the flow is cancelled; it ends at " +
@@ -81,6 +82,7 @@ type termChatNode struct {
 	prompt        string
 	showReasoning bool
 	rl            *readline.Instance // interactive
+	raw           *console.Raw       // interactive, when stdin is a terminal
 	// cancelStdin ends the line editor's pending read of stdin (Close).
 	cancelStdin func()
 	br          *bufio.Reader // not interactive
@@ -490,30 +492,14 @@ func (n *termChatNode) readlineConfig() *readline.Config {
 		InterruptPrompt: "^C",
 		EOFPrompt:       "\n",
 	}
-	// The editor leaves raw mode both from ReadLine and from Close, which
-	// a cancelled run calls on another goroutine.
-	var (
-		mu    sync.Mutex
-		state *term.State
-	)
+	// The terminal stays raw (no echo) from the first read to Close (see
+	// console.Raw): a Ctrl-C that cuts an answer, or keys typed while it
+	// streams, are not echoed into the answer; the keys wait for the
+	// prompt.
 	if fd, ok := fdOf(n.env.Stdin); ok && term.IsTerminal(fd) {
-		cfg.FuncMakeRaw = func() error {
-			mu.Lock()
-			defer mu.Unlock()
-			s, err := console.MakeRaw(fd)
-			state = s
-			return err
-		}
-		cfg.FuncExitRaw = func() error {
-			mu.Lock()
-			defer mu.Unlock()
-			if state == nil {
-				return nil
-			}
-			err := term.Restore(fd, state)
-			state = nil
-			return err
-		}
+		n.raw = console.NewRaw(fd)
+		cfg.FuncMakeRaw = n.raw.Enter
+		cfg.FuncExitRaw = n.raw.Exit
 	} else {
 		cfg.FuncMakeRaw = func() error { return nil }
 		cfg.FuncExitRaw = func() error { return nil }
@@ -541,5 +527,8 @@ func (n *termChatNode) Close(ctx context.Context) error {
 	}
 	err := n.rl.Close()
 	n.cancelStdin()
+	if n.raw != nil {
+		err = errors.Join(err, n.raw.Restore())
+	}
 	return err
 }

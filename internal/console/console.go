@@ -39,9 +39,8 @@ type Console struct {
 
 	mu      sync.Mutex
 	rl      *readline.Instance
-	state   *term.State // raw mode to restore
+	raw     *Raw // nil when in is not a terminal
 	closed  bool
-	closing bool       // Close is restoring the terminal
 	typedMu sync.Mutex // guards typed, which the editor's listener sets
 	typed   []rune     // the editor's line after the last key
 	row     []rune     // the unfinished last row of output, shown above the prompt
@@ -89,36 +88,14 @@ func (c *Console) editor() (*readline.Instance, error) {
 		FuncGetSize:        func() (int, int) { return c.width(), 24 },
 		FuncOnWidthChanged: func(func()) {},
 	}
-	// The terminal stays raw (no echo) from the first read to Close, so
-	// that keys typed while no read is pending (the next prompt waits for
-	// the answer in flight) are kept for the next read instead of being
-	// echoed into the answer. Between reads Ctrl-C sends SIGINT, which
-	// interrupts the answer; during a read the editor gets it.
-	var rawMu sync.Mutex
+	// The terminal stays raw (no echo) from the first read to Close (see
+	// Raw), so that keys typed while no read is pending (the next prompt
+	// waits for the answer in flight) are kept for the next read instead
+	// of being echoed into the answer.
 	if d, ok := fd(c.in); ok {
-		cfg.FuncMakeRaw = func() error {
-			rawMu.Lock()
-			defer rawMu.Unlock()
-			if c.state != nil {
-				return setSignals(d, false)
-			}
-			s, err := MakeRaw(d)
-			c.state = s
-			return err
-		}
-		cfg.FuncExitRaw = func() error {
-			rawMu.Lock()
-			defer rawMu.Unlock()
-			if c.state == nil {
-				return nil
-			}
-			if !c.closing {
-				return setSignals(d, true)
-			}
-			err := term.Restore(d, c.state)
-			c.state = nil
-			return err
-		}
+		c.raw = NewRaw(d)
+		cfg.FuncMakeRaw = c.raw.Enter
+		cfg.FuncExitRaw = c.raw.Exit
 	} else {
 		cfg.FuncMakeRaw = func() error { return nil }
 		cfg.FuncExitRaw = func() error { return nil }
@@ -281,9 +258,12 @@ func (c *Console) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.closing = true
 	if c.rl == nil {
 		return nil
 	}
-	return c.rl.Close()
+	err := c.rl.Close()
+	if c.raw != nil {
+		err = errors.Join(err, c.raw.Restore())
+	}
+	return err
 }
