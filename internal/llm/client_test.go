@@ -65,14 +65,15 @@ func (r *recorder) recordedDelays() []time.Duration {
 	return append([]time.Duration(nil), r.delays...)
 }
 
-// newClient returns a client of s with small timeouts and retries that
-// record their delays instead of sleeping.
+// newClient returns a client of s with retries that record their delays
+// instead of sleeping. Its timeouts are long, so that no case fails
+// because a loaded machine was slow; a case about a timeout sets it.
 func newClient(s *llmtest.Server, rec *recorder) *llm.Client {
 	return &llm.Client{
 		BaseURL:       s.URL(),
 		APIKey:        testKey,
-		HeaderTimeout: 2 * time.Second,
-		IdleTimeout:   time.Second,
+		HeaderTimeout: time.Minute,
+		IdleTimeout:   time.Minute,
 		Retry:         llm.RetryPolicy{Sleep: rec.sleep, MaxRetryAfter: 5 * time.Second},
 	}
 }
@@ -85,12 +86,13 @@ func basicRequest() llm.Request {
 	}
 }
 
+// outcome is what a case's Stream returned; its server is closed, so
+// that the requests it recorded are final.
 type outcome struct {
-	res   llm.Result
-	err   error
-	rec   *recorder
-	srv   *llmtest.Server
-	spent time.Duration
+	res llm.Result
+	err error
+	rec *recorder
+	srv *llmtest.Server
 }
 
 // matrixCase is one row (or variant) of the fault matrix.
@@ -112,9 +114,9 @@ func runCases(t *testing.T, cases []matrixCase) {
 			if tc.client != nil {
 				tc.client(c)
 			}
-			start := time.Now()
 			res, err := c.Stream(t.Context(), basicRequest(), rec.onDelta)
-			o := outcome{res: res, err: err, rec: rec, srv: s, spent: time.Since(start)}
+			s.Close()
+			o := outcome{res: res, err: err, rec: rec, srv: s}
 			if err != nil {
 				if strings.Contains(err.Error(), testKey) {
 					t.Errorf("error leaks the API key: %v", err)
@@ -385,52 +387,73 @@ func TestMatrixRow06EdgeCases(t *testing.T) {
 }
 
 // Row 7: slow headers, slow chunks, an idle gap, headers that never come.
+// A timeout that must not fire has seconds to spare over every pause; a
+// stall that must make one fire lasts until the client gives up
+// (llmtest.Hang), and the case checks that the client left. So the cases
+// hold however loaded the machine is.
 func TestMatrixRow07Slow(t *testing.T) {
 	t.Parallel()
-	slowChunks := llmtest.Stream("a", "b", "c")
-	slowChunks.Steps = []llmtest.Step{
-		slowChunks.Steps[0], llmtest.Sleep(100 * time.Millisecond),
-		slowChunks.Steps[1], llmtest.Sleep(100 * time.Millisecond),
-		slowChunks.Steps[2], llmtest.Sleep(100 * time.Millisecond),
-		slowChunks.Steps[3], slowChunks.Steps[4], slowChunks.Steps[5], slowChunks.Steps[6],
+	const idle = 2 * time.Second // the idle timeout of the cases about it
+	// paced returns n steps made by step, each after a pause of idle/8:
+	// each pause far under the idle timeout, all of them longer than it.
+	paced := func(n int, step func(i int) llmtest.Step) []llmtest.Step {
+		var steps []llmtest.Step
+		for i := range n {
+			steps = append(steps, llmtest.Sleep(idle/8), step(i))
+		}
+		return steps
 	}
+	const n = 12 // n pauses of idle/8 make 1.5 idle
+	var pieces []string
+	for i := range n {
+		pieces = append(pieces, string(rune('a'+i)))
+	}
+	slowChunks := llmtest.Stream(pieces...)
+	slowChunks.Steps = append(append(slowChunks.Steps[:1:1],
+		paced(n, func(i int) llmtest.Step { return slowChunks.Steps[1+i] })...),
+		slowChunks.Steps[1+n:]...)
+	keepAlive := llmtest.Response{Steps: append(append([]llmtest.Step{
+		llmtest.Data(llmtest.Chunk(map[string]any{"content": "x"}, nil))},
+		paced(n, func(int) llmtest.Step { return llmtest.Write(": keep-alive\n\n") })...),
+		llmtest.Data(llmtest.Chunk(map[string]any{"content": "y"}, "stop")),
+		llmtest.Done())}
 	slowHeaders := llmtest.Stream("late")
-	slowHeaders.Delay = 500 * time.Millisecond
+	slowHeaders.Delay = 300 * time.Millisecond
 	stalled := llmtest.Response{Steps: []llmtest.Step{
 		llmtest.Data(llmtest.Chunk(map[string]any{"content": "par"}, nil)),
-		llmtest.Sleep(1500 * time.Millisecond),
+		llmtest.Hang(),
 		llmtest.Data(llmtest.Chunk(map[string]any{"content": "tial"}, "stop")),
 		llmtest.Done(),
 	}}
-	keepAlive := llmtest.Response{Steps: []llmtest.Step{
-		llmtest.Data(llmtest.Chunk(map[string]any{"content": "x"}, nil)),
-		llmtest.Sleep(300 * time.Millisecond), llmtest.Write(": keep-alive\n\n"),
-		llmtest.Sleep(300 * time.Millisecond), llmtest.Write(": keep-alive\n\n"),
-		llmtest.Sleep(300 * time.Millisecond),
-		llmtest.Data(llmtest.Chunk(map[string]any{"content": "y"}, "stop")),
-		llmtest.Done(),
-	}}
 	noHeaders := llmtest.Stream("never")
-	noHeaders.Delay = 1500 * time.Millisecond
+	noHeaders.Delay = llmtest.HangLimit
+	// wantLeft checks that the client gave up on the stalled response.
+	wantLeft := func(t *testing.T, o outcome) {
+		t.Helper()
+		if r := o.srv.Requests(); len(r) == 0 || !r[0].Left {
+			t.Errorf("the client waited for the end of the server's %v stall instead of giving up", llmtest.HangLimit)
+		}
+	}
 	runCases(t, []matrixCase{
 		{name: "slow first byte", responses: []llmtest.Response{slowHeaders}, check: wantComplete("late", "stop")},
-		{name: "slow chunks under the idle timeout", responses: []llmtest.Response{slowChunks},
-			client: func(c *llm.Client) { c.IdleTimeout = time.Second },
-			check:  wantComplete("abc", "stop")},
+		{name: "slow chunks each under the idle timeout", responses: []llmtest.Response{slowChunks},
+			client: func(c *llm.Client) { c.IdleTimeout = idle },
+			check:  wantComplete(strings.Join(pieces, ""), "stop")},
 		{name: "comments reset the idle timer", responses: []llmtest.Response{keepAlive},
-			client: func(c *llm.Client) { c.IdleTimeout = 700 * time.Millisecond },
+			client: func(c *llm.Client) { c.IdleTimeout = idle },
 			check:  wantComplete("xy", "stop")},
 		{name: "idle gap over the timeout", responses: []llmtest.Response{stalled},
-			client: func(c *llm.Client) { c.IdleTimeout = 200 * time.Millisecond },
+			client: func(c *llm.Client) { c.IdleTimeout = idle },
 			check: func(t *testing.T, o outcome) {
 				wantStreamErr(llm.ErrIdleTimeout, "par", 1)(t, o)
-				if o.spent > 1400*time.Millisecond {
-					t.Errorf("took %v, want about the idle timeout, less than the server's 1.5 s pause", o.spent)
-				}
+				wantLeft(t, o)
 			}},
 		{name: "header timeout", responses: []llmtest.Response{noHeaders},
-			client: func(c *llm.Client) { c.HeaderTimeout = 200 * time.Millisecond; c.Retry.MaxRetries = -1 },
-			check:  wantStreamErr(llm.ErrHeaderTimeout, "", 1)},
+			client: func(c *llm.Client) { c.HeaderTimeout = idle; c.Retry.MaxRetries = -1 },
+			check: func(t *testing.T, o outcome) {
+				wantStreamErr(llm.ErrHeaderTimeout, "", 1)(t, o)
+				wantLeft(t, o)
+			}},
 	})
 }
 
@@ -709,7 +732,7 @@ func TestCancelClosesStream(t *testing.T) {
 	t.Parallel()
 	resp := llmtest.Response{Steps: []llmtest.Step{
 		llmtest.Data(llmtest.Chunk(map[string]any{"content": "first"}, nil)),
-		llmtest.Sleep(2 * time.Second),
+		llmtest.Hang(),
 		llmtest.Data(llmtest.Chunk(map[string]any{"content": "late"}, "stop")),
 		llmtest.Done(),
 	}}
@@ -717,22 +740,19 @@ func TestCancelClosesStream(t *testing.T) {
 	c := &llm.Client{BaseURL: s.URL(), APIKey: testKey}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	start := time.Now()
 	res, err := c.Stream(ctx, basicRequest(), func(d llm.Delta) error {
 		cancel() // the consumer goes away after the first piece
 		return nil
 	})
+	s.Close()
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if res.Content != "first" {
 		t.Errorf("partial = %q, want %q", res.Content, "first")
 	}
-	if el := time.Since(start); el > time.Second {
-		t.Errorf("returned after %v, want promptly", el)
-	}
-	if s.Count() != 1 {
-		t.Errorf("server saw %d requests, want 1", s.Count())
+	if r := s.Requests(); len(r) != 1 || !r[0].Left {
+		t.Errorf("server saw %d requests (left: %v), want 1, which the client left while the server stalled", len(r), len(r) == 1 && r[0].Left)
 	}
 	if strings.Contains(err.Error(), testKey) {
 		t.Errorf("error leaks the key: %v", err)
@@ -792,7 +812,7 @@ func TestHTTPClientTimeoutIgnored(t *testing.T) {
 func TestCancelWithCause(t *testing.T) {
 	t.Parallel()
 	resp := llmtest.Stream("x")
-	resp.Delay = 2 * time.Second
+	resp.Delay = llmtest.HangLimit // the headers come only once the client left
 	s := llmtest.New(t, resp)
 	c := &llm.Client{BaseURL: s.URL()}
 	interrupted := errors.New("interrupted")
