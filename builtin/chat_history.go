@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -20,7 +21,8 @@ func chatHistorySpec() registry.Spec {
 			"answer arrives as null and is not recorded, nor is an answer whose finish_reason is \"length\" (cut by " +
 			"the server's token limit). With max_turns N > 0 only the last N exchanges (a user " +
 			"message and the answer to it) are kept before the new prompt; the system message is always kept.",
-		Stateful: true,
+		Stateful:   true,
+		SavesState: true,
 		Inputs: []registry.Input{
 			{Name: "prompt", Type: registry.String, Doc: "The user's new message."},
 			{Name: "answer", Type: registry.String, HasDefault: true, Default: nil,
@@ -67,7 +69,36 @@ type chatHistoryNode struct {
 	turns    []chatTurn
 }
 
-var _ registry.Node = (*chatHistoryNode)(nil)
+var _ registry.StateMarshaler = (*chatHistoryNode)(nil)
+
+// savedTurn is a chatTurn in a chat.history's saved state.
+type savedTurn struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// MarshalState implements registry.StateMarshaler: the state is the
+// conversation (the parameters come from the flow file again).
+func (n *chatHistoryNode) MarshalState() ([]byte, error) {
+	turns := make([]savedTurn, len(n.turns))
+	for i, t := range n.turns {
+		turns[i] = savedTurn{t.role, t.content}
+	}
+	return json.Marshal(turns)
+}
+
+// UnmarshalState implements registry.StateMarshaler.
+func (n *chatHistoryNode) UnmarshalState(data []byte) error {
+	var turns []savedTurn
+	if err := json.Unmarshal(data, &turns); err != nil {
+		return fmt.Errorf("not a chat.history's saved state: %w", err)
+	}
+	n.turns = make([]chatTurn, len(turns))
+	for i, t := range turns {
+		n.turns[i] = chatTurn{t.Role, t.Content}
+	}
+	return nil
+}
 
 // Run records the answer and the prompt and outputs the messages. It does
 // not block.

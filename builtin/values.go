@@ -160,6 +160,35 @@ func fromJSONNumbers(v any) any {
 	return v
 }
 
+// marshalValue encodes a JSON-shaped value so that decodeJSON gives it
+// back with the same Go types: a whole float64 is written with an
+// exponent (4e+00), which decodes as a float64, not as an int.
+func marshalValue(v any) ([]byte, error) {
+	return json.Marshal(exactNumbers(v))
+}
+
+func exactNumbers(v any) any {
+	switch v := v.(type) {
+	case float64:
+		if v == math.Trunc(v) && !math.IsInf(v, 0) {
+			return json.Number(strconv.FormatFloat(v, 'e', -1, 64))
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = exactNumbers(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = exactNumbers(e)
+		}
+		return out
+	}
+	return v
+}
+
 // jsonShaped converts a Go value (such as an expression's result) to a
 // JSON-shaped value: integers become int, floats float64, slices []any and
 // maps with string keys map[string]any. Other values are an error.

@@ -220,17 +220,17 @@ func (r Ref) String() string {
 }
 
 // NotOnWorker says why nodes of type spec cannot run on a worker process,
-// or returns "" if they can: stateful and live types keep their state in
-// the instance of the process running the flow, and terminal types use
-// its terminal.
+// or returns "" if they can: live types and stateful types that do not
+// save their state (Spec.SavesState) keep it in the instance of the
+// process running the flow, and terminal types use its terminal.
 func NotOnWorker(spec *registry.Spec) string {
 	switch {
-	case spec.Stateful:
-		return "a stateful node keeps its state in the process running the flow (state on workers is not implemented)"
 	case spec.Live:
 		return "a live source runs in the process running the flow"
 	case slices.Contains(spec.Effects, registry.Terminal), strings.HasPrefix(spec.Type, "term."):
 		return "it uses the terminal of the process running the flow"
+	case spec.Stateful && !spec.SavesState:
+		return "a stateful node keeps its state in the process running the flow (its type does not declare SavesState, see registry.StateMarshaler)"
 	}
 	return ""
 }

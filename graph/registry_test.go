@@ -95,5 +95,13 @@ func testRegistry() *registry.Registry {
 		Stateful: true,
 		New:      newNop,
 	})
+	reg.MustRegister(registry.Spec{
+		Type:       "state.saved",
+		Doc:        "Counts its runs and saves its state.",
+		Outputs:    []registry.Output{{Name: "out", Type: registry.Integer}},
+		Stateful:   true,
+		SavesState: true,
+		New:        newNop,
+	})
 	return reg
 }

@@ -98,7 +98,7 @@ func Build(spec *registry.Spec, s Setup) (*Node, error) {
 	if impl == nil {
 		return nil, fmt.Errorf("nodetest: %s: New returned a nil node", spec.Type)
 	}
-	return &Node{Spec: spec, Config: cfg, Impl: impl}, nil
+	return &Node{Spec: spec, Config: cfg, Impl: impl, env: s.Env}, nil
 }
 
 // New is like [Build] but fails the test on error. A node that implements
@@ -110,13 +110,13 @@ func New(t testing.TB, spec *registry.Spec, s Setup) *Node {
 	if err != nil {
 		t.Fatalf("build %s: %v", spec.Type, err)
 	}
-	if c, ok := n.Impl.(registry.Closer); ok {
-		t.Cleanup(func() {
+	t.Cleanup(func() {
+		if c, ok := n.Impl.(registry.Closer); ok {
 			if err := c.Close(context.Background()); err != nil {
 				t.Errorf("close %s: %v", spec.Type, err)
 			}
-		})
-	}
+		}
+	})
 	return n
 }
 
@@ -128,10 +128,53 @@ type Node struct {
 	Config registry.Config
 	Impl   registry.Node
 	gen    int
+	env    registry.Env
 }
 
 // Generation returns the number of runs completed so far.
 func (n *Node) Generation() int { return n.gen }
+
+// Move does to the node what a worker does between two runs of a stateful
+// type that declares SavesState when the flow runs on workers: it saves
+// the state with MarshalState, closes the instance if it is a
+// [registry.Closer], creates a new one with Spec.New and restores the
+// state into it with UnmarshalState. The next [Node.Run] runs on the new
+// instance and must give what the old one would have: a test that runs a
+// sequence of inputs twice, once with Move between the runs, checks that
+// the type saves all of its state. Move fails the test if the type does
+// not declare SavesState, if its node is not a
+// [registry.StateMarshaler], or on an error.
+func (n *Node) Move(t testing.TB) {
+	t.Helper()
+	if !n.Spec.SavesState {
+		t.Fatalf("nodetest: Move: type %s does not declare SavesState", n.Spec.Type)
+	}
+	old, ok := n.Impl.(registry.StateMarshaler)
+	if !ok {
+		t.Fatalf("nodetest: Move: type %s declares SavesState, but its node %T does not implement registry.StateMarshaler", n.Spec.Type, n.Impl)
+	}
+	data, err := old.MarshalState()
+	if err != nil {
+		t.Fatalf("nodetest: Move: %s: MarshalState: %v", n.Spec.Type, err)
+	}
+	if c, ok := n.Impl.(registry.Closer); ok {
+		if err := c.Close(context.Background()); err != nil {
+			t.Fatalf("nodetest: Move: close %s: %v", n.Spec.Type, err)
+		}
+	}
+	impl, err := n.Spec.New(n.Config, n.env)
+	if err != nil {
+		t.Fatalf("nodetest: Move: %s: New: %v", n.Spec.Type, err)
+	}
+	fresh, ok := impl.(registry.StateMarshaler)
+	if !ok {
+		t.Fatalf("nodetest: Move: %s: New returned %T, which does not implement registry.StateMarshaler", n.Spec.Type, impl)
+	}
+	if err := fresh.UnmarshalState(data); err != nil {
+		t.Fatalf("nodetest: Move: %s: UnmarshalState of %q: %v", n.Spec.Type, data, err)
+	}
+	n.Impl = impl
+}
 
 // In gives one run its inputs and says how the run's consumers behave.
 type In struct {

@@ -312,3 +312,54 @@ func TestDocProblems(t *testing.T) {
 		}
 	}
 }
+
+// forgetfulNode declares SavesState but saves only part of its state.
+type forgetfulNode struct{ runs, saved int }
+
+func (n *forgetfulNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+	n.runs++
+	n.saved++
+	out.Set("out", n.runs)
+	return nil
+}
+
+func (n *forgetfulNode) MarshalState() ([]byte, error) { return []byte(fmt.Sprint(n.saved)), nil }
+
+func (n *forgetfulNode) UnmarshalState(data []byte) error {
+	_, err := fmt.Sscan(string(data), &n.saved)
+	return err
+}
+
+func TestMove(t *testing.T) {
+	spec := registry.Spec{
+		Type:       "test.forgetful",
+		Outputs:    []registry.Output{{Name: "out"}},
+		Stateful:   true,
+		SavesState: true,
+		New:        func(registry.Config, registry.Env) (registry.Node, error) { return &forgetfulNode{}, nil },
+	}
+	n := New(t, &spec, Setup{})
+	n.Run(t, In{})
+	first := n.Impl
+	n.Move(t)
+	if n.Impl == first || n.Impl.(*forgetfulNode).saved != 1 {
+		t.Fatalf("Move: instance %p (was %p), saved state %d, want a new instance with 1", n.Impl, first, n.Impl.(*forgetfulNode).saved)
+	}
+	// The part of the state it does not save is lost: the run gives 1,
+	// which a test comparing with an unmoved node catches.
+	if got := n.Run(t, In{}).Out(); got != 1 {
+		t.Errorf("after Move: %v, want 1 (runs is not saved)", got)
+	}
+
+	spec.SavesState = false
+	msgs := runRecorded(t, func(tb testing.TB) { New(tb, &spec, Setup{}).Move(tb) })
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "does not declare SavesState") {
+		t.Errorf("Move of a type without SavesState: messages %q", msgs)
+	}
+	spec.SavesState = true
+	spec.New = func(registry.Config, registry.Env) (registry.Node, error) { return &passNode{}, nil }
+	msgs = runRecorded(t, func(tb testing.TB) { New(tb, &spec, Setup{}).Move(tb) })
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "does not implement registry.StateMarshaler") {
+		t.Errorf("Move of a node without the methods: messages %q", msgs)
+	}
+}

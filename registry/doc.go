@@ -43,6 +43,16 @@
 // loader calls [Spec].Check, or New when Check is nil, for every node
 // before anything runs, so a bad parameter fails `flowrun validate`.
 //
+// # State
+//
+// A type that keeps state across runs declares [Spec].Stateful. Such a node
+// runs in the process running the flow, unless its type also declares
+// [Spec].SavesState and its node implements [StateMarshaler]
+// (MarshalState, UnmarshalState): then, when a flow runs on workers
+// (docs/cluster.md), its runs may move from worker to worker, each
+// restoring the state the previous run saved. nodetest's Node.Move checks
+// that a type saves all of its state.
+//
 // # Resources
 //
 // New does no I/O. A node that needs a resource (a connection, a file, a

@@ -93,3 +93,20 @@ func TestRegisterRejectsBrokenExample(t *testing.T) {
 		t.Errorf("a good Example: %v", err)
 	}
 }
+
+func TestRegisterSavesStateNeedsStateful(t *testing.T) {
+	t.Parallel()
+	s := Spec{
+		Type:       "test.saves",
+		Outputs:    []Output{{Name: "out"}},
+		SavesState: true,
+		New:        func(Config, Env) (Node, error) { return nil, nil },
+	}
+	if err := New().Register(s); err == nil || !strings.Contains(err.Error(), "SavesState is for stateful types") {
+		t.Errorf("SavesState without Stateful: error %v", err)
+	}
+	s.Stateful = true
+	if err := New().Register(s); err != nil {
+		t.Errorf("SavesState with Stateful: %v", err)
+	}
+}

@@ -261,6 +261,9 @@ func validateSpec(s *Spec) error {
 			return fmt.Errorf("register %q: input %q: a parameter cannot be a stream input", s.Type, in.Name)
 		}
 	}
+	if s.SavesState && !s.Stateful {
+		return fmt.Errorf("register %q: SavesState is for stateful types: set Stateful too, or drop SavesState", s.Type)
+	}
 	for _, e := range s.Effects {
 		if !e.Known() {
 			return fmt.Errorf("register %q: unknown effect %q: the effects are %s", s.Type, e, effectList(AllEffects()))

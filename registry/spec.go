@@ -121,6 +121,12 @@ type Spec struct {
 	Streams bool
 	// Stateful marks a type that keeps state across runs in its instance.
 	Stateful bool
+	// SavesState marks a stateful type whose nodes implement
+	// [StateMarshaler]: their state can be saved after a run and restored
+	// into a new instance before the next one, so that their runs may take
+	// place on worker processes (docs/cluster.md). A stateful type without
+	// it always runs in the process running the flow.
+	SavesState bool
 	// Live marks a source that runs again as soon as its consumers took
 	// its previous value, instead of waiting to be asked: an input reader
 	// that reads the next line while the rest of the flow works.
@@ -303,6 +309,32 @@ type Node interface {
 // change how the flow ended.
 type Closer interface {
 	Close(ctx context.Context) error
+}
+
+// A StateMarshaler is a node of a stateful type that declares
+// [Spec].SavesState: what it keeps across runs can leave the process.
+//
+// When a flow runs on workers (docs/cluster.md), each run of such a node
+// may take place on another worker, on a node instance of its own. The
+// worker creates the instance with [Spec].New, restores the state the
+// previous run left with UnmarshalState (not before the node's first
+// run), calls Run once, saves the state with MarshalState and discards
+// the instance (after Close, if it is a [Closer]). The state is saved
+// after a failed run too, since an instance that stays in one process
+// keeps what a failed run left. Running a node this way must give the
+// same outputs as running one instance: nodetest's Node.Move checks it.
+//
+// The encoding is the node's choice; JSON (encoding/json) is usual.
+// Saved state is stored in the NATS server between runs: keep it well
+// under 1 MB.
+type StateMarshaler interface {
+	Node
+	// MarshalState encodes the node's state. It is called after Run
+	// returned, never during a run.
+	MarshalState() ([]byte, error)
+	// UnmarshalState sets the state of an instance fresh from New to one
+	// that MarshalState returned, before its run.
+	UnmarshalState(data []byte) error
 }
 
 // Inputs gives a run its input values.
