@@ -17,6 +17,16 @@
 // coordinator refuses to start a flow that no worker can serve instead of
 // hanging.
 //
+// Stateful nodes whose type saves its state (registry.StateMarshaler) may
+// run on workers: their state lives in the KV bucket flowrun_state under
+// the key <run>.<node>, as a record of the (generation, try) that wrote
+// it, the state after that run and the run's result. A worker reads the
+// record, runs the node on that state, writes the new record by
+// compare-and-set on the revision it read, then publishes the result; a
+// redelivered run whose record is there publishes the recorded result
+// instead of running again (state.go). The coordinator purges its run's
+// keys at the end.
+//
 // The embedded server ([StartServer]) lives in this package so that the
 // engine, the registry and the loader do not link the NATS server.
 package cluster

@@ -226,7 +226,7 @@ func (e *Executor) WaitForWorkers(ctx context.Context, flow *graph.Flow, wait ti
 }
 
 // Close cancels what is left of the flow run on workers and removes its
-// queued tasks.
+// queued tasks and the state its stateful nodes kept on workers.
 func (e *Executor) Close() error {
 	if !e.nc.IsConnected() {
 		return nil
@@ -238,7 +238,10 @@ func (e *Executor) Close() error {
 	if err != nil {
 		return err
 	}
-	return s.Purge(ctx, jetstream.WithPurgeSubject(subjTask+"."+e.run+".>"))
+	if err := s.Purge(ctx, jetstream.WithPurgeSubject(subjTask+"."+e.run+".>")); err != nil {
+		return err
+	}
+	return purgeState(ctx, e.js, e.run)
 }
 
 // Execute implements engine.Executor.

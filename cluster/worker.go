@@ -50,6 +50,7 @@ type Worker struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	kv    jetstream.KeyValue
+	state jetstream.KeyValue
 	opts  WorkerOptions
 	log   *slog.Logger
 	types []string
@@ -62,6 +63,14 @@ type Worker struct {
 	mu       sync.Mutex
 	running  map[string]*workerRun // by run/node/gen/try
 	executed atomic.Int64
+	// replays and stale count the redelivered runs of stateful nodes
+	// whose state was already recorded: the recorded result was
+	// published again, or the run was dropped as stale.
+	replays, stale atomic.Int64
+	// crash, when not nil (tests), is asked at the points of a stateful
+	// run around the state write; true makes the worker behave as if it
+	// died there: no result, no ack, no more heartbeats.
+	crash    func(point string, t *task) bool
 	draining bool
 	runners  sync.WaitGroup
 	runsCtx  context.Context
@@ -135,6 +144,9 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 		return nil, err
 	}
 	if w.kv, err = ensureStreams(ctx, w.js); err != nil {
+		return nil, err
+	}
+	if w.state, err = ensureStateBucket(ctx, w.js); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -352,8 +364,19 @@ func (w *Worker) take(m jetstream.Msg) {
 func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key string) {
 	fixTask(t)
 	start := time.Now()
-	w.executed.Add(1)
-	res := w.runNode(ctx, t)
+	// A stateful node's run starts from the state its previous run
+	// recorded, and a redelivered run whose state is recorded is not run
+	// again (see state.go).
+	var st *stateRun
+	var res result
+	act := actRun
+	if spec, ok := w.opts.Registry.Lookup(t.Type); ok && savesState(spec) {
+		st, res, act = w.beforeStatefulRun(ctx, t)
+	}
+	if act == actRun {
+		w.executed.Add(1)
+		res = w.runNode(ctx, t, st)
+	}
 	if cause := context.Cause(ctx); cause != nil && cause != errRunCancelled {
 		// The worker is stopping hard: hand the run back at once.
 		w.forget(key)
@@ -364,6 +387,32 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key stri
 		w.forget(key)
 		_ = m.TermWithReason("run cancelled")
 		return
+	}
+	if act == actRun && st != nil {
+		if w.crashAt("before-state", t, key) {
+			return
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, act = w.afterStatefulRun(sctx, t, st, res)
+		scancel()
+		if act == actRun && w.crashAt("after-state", t, key) {
+			return
+		}
+	}
+	switch act {
+	case actStale:
+		// A later run of the node is recorded: this run's result was
+		// applied long ago.
+		w.forget(key)
+		_ = m.Ack()
+		w.log.Info("stale redelivery dropped: a later run of the node is recorded", "node", t.Node, "generation", t.Gen+1)
+		return
+	case actLater:
+		// No more heartbeats: the task comes back after the ack wait.
+		w.forget(key)
+		return
+	case actReplay:
+		w.log.Info("redelivered run: its state is recorded, publishing its recorded result", "node", t.Node, "generation", t.Gen+1)
 	}
 	data, _ := json.Marshal(res)
 	w.finish(m, t, data, key)
@@ -425,8 +474,29 @@ func fixTask(t *task) {
 	}
 }
 
-// runNode creates the node and runs it once.
-func (w *Worker) runNode(ctx context.Context, t *task) (res result) {
+// crashAt reports whether a test wants the worker to die at point. The
+// run gets no heartbeats while the test decides (it may hold the run
+// until the queue hands it to another worker), and none after a death.
+func (w *Worker) crashAt(point string, t *task, key string) bool {
+	if w.crash == nil {
+		return false
+	}
+	w.mu.Lock()
+	r := w.running[key]
+	delete(w.running, key)
+	w.mu.Unlock()
+	if w.crash(point, t) {
+		return true
+	}
+	w.mu.Lock()
+	w.running[key] = r
+	w.mu.Unlock()
+	return false
+}
+
+// runNode creates the node and runs it once; st, when not nil, is the
+// state to restore before the run and receives the state after it.
+func (w *Worker) runNode(ctx context.Context, t *task, st *stateRun) (res result) {
 	res.Attempt = strconv.FormatUint(w.attemptBase+w.attempts.Add(1), 36)
 	res.Worker = w.opts.ID
 	spec, ok := w.opts.Registry.Lookup(t.Type)
@@ -436,6 +506,9 @@ func (w *Worker) runNode(ctx context.Context, t *task) (res result) {
 	}
 	cfg := registry.Config{ID: t.Node, Params: t.Params, Inputs: t.Inputs, Dir: t.Dir}
 	node, err := safeNew(spec, cfg, w.opts.Env)
+	if err == nil && st != nil {
+		err = st.restore(node, t.Type)
+	}
 	if err != nil {
 		res.Kind, res.Error = kindFail, err.Error()
 		return res
@@ -449,6 +522,11 @@ func (w *Worker) runNode(ctx context.Context, t *task) (res result) {
 		defer io.closeCredit()
 	}
 	err = safeRun(ctx, node, io)
+	if st != nil {
+		if serr := st.save(node, t.Type); serr != nil && err == nil {
+			err = serr
+		}
+	}
 	if c, ok := node.(registry.Closer); ok {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if cerr := c.Close(cctx); cerr != nil && err == nil {

@@ -20,8 +20,10 @@ import (
 )
 
 // crashFlow cycles through exec (step), a local math.inc and a streaming
-// exec (lines) that emits three chunks per run. Every run of step appends
-// its input to $CRASH_LOG, so the test counts the runs executed twice.
+// exec (lines) that emits three chunks per run; total and count are
+// stateful nodes placed on workers, whose state moves from worker to
+// worker. Every run of step appends its input to $CRASH_LOG, so the test
+// counts the runs executed twice.
 const crashFlow = `version: 1
 nodes:
   step:
@@ -41,6 +43,14 @@ nodes:
     with:
       command: [sh, -c, 'read l; for i in 1 2 3; do echo "$i:$l"; done']
       output: lines
+  total:
+    type: state.accumulator
+    inputs: {x: step}
+    placement: worker
+  count:
+    type: state.counter
+    after: [step]
+    placement: worker
 `
 
 // TestClusterWorkersSIGKILLed runs crashFlow on three "flowrun worker"
@@ -51,7 +61,7 @@ func TestClusterWorkersSIGKILLed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	const gens, killEvery = 120, 40
+	const gens, killEvery = 120, 60
 	bin := buildFlowrun(t)
 	dir := t.TempDir()
 	flow := filepath.Join(dir, "flow.yaml")
@@ -79,9 +89,12 @@ func TestClusterWorkersSIGKILLed(t *testing.T) {
 
 	var mu sync.Mutex
 	workers := make([]*exec.Cmd, 3)
+	var logs []*lockedBuffer // the workers' stderr, for the counts of stateful redeliveries
 	start := func(i int) {
-		cmd := exec.Command(bin, "worker", "--nats", url, "--ack-wait", "1s", "--name", fmt.Sprintf("w%d", i+1), "--log-level", "warn")
-		cmd.Stderr = os.Stderr
+		cmd := exec.Command(bin, "worker", "--nats", url, "--ack-wait", "1s", "--name", fmt.Sprintf("w%d", i+1), "--log-level", "info")
+		lb := &lockedBuffer{}
+		logs = append(logs, lb)
+		cmd.Stderr = lb
 		if err := cmd.Start(); err != nil {
 			t.Error(err)
 			return
@@ -167,8 +180,38 @@ func TestClusterWorkersSIGKILLed(t *testing.T) {
 	if kills == 0 {
 		t.Errorf("no worker was killed")
 	}
-	t.Logf("%d SIGKILLs; step executed %d times for %d generations (%d executed twice); recovery after a kill (to the next result): %v",
-		kills, execs, gens, execs-distinct, recoveries)
+	var replays, stale int
+	mu.Lock()
+	for _, lb := range logs {
+		out := lb.String()
+		replays += strings.Count(out, "publishing its recorded result")
+		stale += strings.Count(out, "stale redelivery dropped")
+		if strings.Contains(out, "level=ERROR") || strings.Contains(out, "level=WARN") {
+			t.Logf("worker log:\n%s", out)
+		}
+	}
+	mu.Unlock()
+	t.Logf("%d SIGKILLs; step executed %d times for %d generations (%d executed twice); stateful runs redelivered with their state recorded: %d, stale redeliveries dropped: %d; recovery after a kill (to the next result): %v",
+		kills, execs, gens, execs-distinct, replays, stale, recoveries)
+}
+
+// lockedBuffer is a bytes.Buffer safe for a process's writes and the
+// test's reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // countLines returns how many lines the file has and how many distinct.

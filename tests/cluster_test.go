@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/flowrun/flowrun/builtin"
 	"github.com/flowrun/flowrun/cluster"
+	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -33,15 +35,21 @@ func TestConformanceCluster(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no conformance cases: %v", err)
 	}
+	stateful := 0 // stateful nodes the suite places on workers
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
 			if why, ok := clusterLocalOnly[name]; ok {
 				t.Skip(why)
 			}
+			stateful += statefulOnWorkers(t, file)
 			runCase(t, file, "--nats", url, "--placement", "workers", "--worker-wait", "30s")
 		})
 	}
+	if stateful == 0 {
+		t.Errorf("no stateful node of the suite ran on workers")
+	}
+	t.Logf("%d stateful nodes ran on workers", stateful)
 	var n int64
 	for _, w := range workers {
 		n += w.Executed()
@@ -50,6 +58,35 @@ func TestConformanceCluster(t *testing.T) {
 		t.Errorf("the workers ran %d node runs for %d cases: the suite did not run on them", n, len(files))
 	}
 	t.Logf("the workers ran %d node runs", n)
+}
+
+// statefulOnWorkers returns how many stateful nodes of a conformance
+// case's flow run on workers with --placement workers.
+func statefulOnWorkers(t *testing.T, file string) int {
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.New()
+	if err := builtin.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range ar.Files {
+		if f.Name != "flow.yaml" {
+			continue
+		}
+		flow, err := graph.Load(f.Name, f.Data, reg, graph.Options{})
+		if err != nil {
+			return 0 // a case about a flow that does not load
+		}
+		for _, node := range flow.Nodes {
+			if node.Spec.Stateful && cluster.OnWorker(node, cluster.PlaceWorkers) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // startCluster starts an embedded NATS server and n workers serving the

@@ -1,0 +1,208 @@
+package cluster_test
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowrun/flowrun/cluster"
+	"github.com/flowrun/flowrun/engine"
+)
+
+// stateFlow cycles 12 times through a local math.inc; total and count are
+// stateful and run on workers; sums, local, adds up every output of
+// count and total, so a count or total that skipped or repeated a step
+// in any generation shows in the final values.
+const stateFlow = `version: 1
+nodes:
+  tick:
+    type: math.inc
+    inputs: {x: tick}
+    defaults: {x: 0}
+    max_generations: 12
+  total:
+    type: state.accumulator
+    inputs: {x: tick}
+    placement: worker
+  count:
+    type: state.counter
+    after: [tick]
+    placement: worker
+  sum_counts:
+    type: state.accumulator
+    inputs: {x: count}
+  sum_totals:
+    type: state.accumulator
+    inputs: {x: total}
+`
+
+// testWorker is a worker running as a goroutine.
+type testWorker struct {
+	w    *cluster.Worker
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// startWorker starts a worker on url; crash, when not nil, is its crash
+// hook. The test's cleanup stops it.
+func startWorker(t *testing.T, url, id string, crash func(point, node string, gen int) bool) *testWorker {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{Registry: builtins(t), AckWait: 500 * time.Millisecond, ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crash != nil {
+		cluster.SetCrashHook(w, crash)
+	}
+	tw := &testWorker{w: w, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(tw.done)
+		if err := w.Run(ctx, ctx); err != nil {
+			t.Errorf("worker %s: %v", id, err)
+		}
+	}()
+	t.Cleanup(func() { stop(); <-tw.done; nc.Close() })
+	return tw
+}
+
+// runOnCluster runs flow src with an executor on url and returns the
+// result; it checks the run's state keys are gone afterwards.
+func runOnCluster(t *testing.T, url, src string) *engine.Result {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := load(t, builtins(t), src)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	res, err := engine.Run(ctx, flow, engine.Options{Executor: ex})
+	if err != nil {
+		t.Fatalf("run on workers: %v", err)
+	}
+	if err := ex.Close(); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), cluster.StateBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys.Keys() {
+		t.Errorf("state key %s left after the run", k)
+	}
+	return res
+}
+
+func runLocally(t *testing.T, src string) *engine.Result {
+	t.Helper()
+	res, err := engine.Run(t.Context(), load(t, builtins(t), src), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestStatefulRunsHopAcrossWorkers runs the stateful nodes on worker w1
+// until count's fourth run, then stops w1 and starts w2, which takes the
+// remaining runs on the state w1 recorded: the final values are those of
+// a local run.
+func TestStatefulRunsHopAcrossWorkers(t *testing.T) {
+	url := server(t)
+	var mu sync.Mutex
+	ran := map[string][]int{} // worker -> count's generations
+	var w1 *testWorker
+	var once sync.Once
+	var record func(id string) func(point, node string, gen int) bool
+	record = func(id string) func(point, node string, gen int) bool {
+		return func(point, node string, gen int) bool {
+			if point != "after-state" || node != "count" {
+				return false
+			}
+			mu.Lock()
+			ran[id] = append(ran[id], gen)
+			mu.Unlock()
+			if id == "w1" && gen == 3 {
+				once.Do(func() {
+					w1.stop()
+					startWorker(t, url, "w2", record("w2"))
+				})
+			}
+			return false
+		}
+	}
+	w1 = startWorker(t, url, "w1", record("w1"))
+	got := runOnCluster(t, url, stateFlow)
+	want := runLocally(t, stateFlow)
+	if !reflect.DeepEqual(got.Final, want.Final) {
+		t.Errorf("final values on workers:\n%v\nlocally:\n%v", got.Final, want.Final)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ran["w1"]) == 0 || len(ran["w2"]) == 0 || len(ran["w1"])+len(ran["w2"]) != 12 {
+		t.Errorf("count's runs by worker: %v; want some on each, 12 in all", ran)
+	}
+	t.Logf("count's generations by worker: %v", ran)
+}
+
+// TestStatefulRunRedeliveredAfterCrash makes worker w1 die (no result, no
+// ack, no more heartbeats) at count's fifth run, before or after its state
+// is recorded; w2 takes the redelivered run. Before the state write, the
+// run is run again on the state of the fourth; after it, w2 publishes the
+// recorded result without running the node. Either way the state is
+// applied once: the final values are those of a local run.
+func TestStatefulRunRedeliveredAfterCrash(t *testing.T) {
+	for _, point := range []string{"before-state", "after-state"} {
+		t.Run(point, func(t *testing.T) {
+			url := server(t)
+			var crashed atomic.Bool
+			var w1 *testWorker
+			w1 = startWorker(t, url, "w1", func(p, node string, gen int) bool {
+				if p != point || node != "count" || gen != 4 || !crashed.CompareAndSwap(false, true) {
+					return false
+				}
+				w1.stop()
+				return true
+			})
+			w2 := startWorker(t, url, "w2", nil)
+			got := runOnCluster(t, url, stateFlow)
+			want := runLocally(t, stateFlow)
+			if !crashed.Load() {
+				t.Fatal("w1 never reached the crash point")
+			}
+			if !reflect.DeepEqual(got.Final, want.Final) {
+				t.Errorf("final values on workers:\n%v\nlocally:\n%v", got.Final, want.Final)
+			}
+			replays, _ := cluster.StateCounts(w2.w)
+			if point == "after-state" && replays != 1 {
+				t.Errorf("w2 replayed %d recorded results, want 1 (the run w1 recorded before dying)", replays)
+			}
+			if point == "before-state" && replays != 0 {
+				t.Errorf("w2 replayed %d recorded results, want 0 (w1 died before recording)", replays)
+			}
+		})
+	}
+}
