@@ -143,7 +143,7 @@ func fixNumbers(v any) any {
 
 // ensureStreams creates or updates the streams and the workers bucket.
 func ensureStreams(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
-	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	err := createStream(ctx, js, jetstream.StreamConfig{
 		Name:       TasksStream,
 		Subjects:   []string{subjTask + ".>"},
 		Retention:  jetstream.WorkQueuePolicy,
@@ -155,7 +155,7 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream) (jetstream.KeyVa
 	if err != nil {
 		return nil, fmt.Errorf("creating stream %s: %w", TasksStream, err)
 	}
-	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	err = createStream(ctx, js, jetstream.StreamConfig{
 		Name:                 ResultsStream,
 		Subjects:             []string{subjResult + ".>"},
 		Retention:            jetstream.LimitsPolicy,
@@ -170,11 +170,32 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream) (jetstream.KeyVa
 	if err != nil {
 		return nil, fmt.Errorf("creating stream %s: %w", ResultsStream, err)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: WorkersBucket, TTL: workerTTL, Storage: jetstream.MemoryStorage})
+	kv, err := createBucket(ctx, js, jetstream.KeyValueConfig{Bucket: WorkersBucket, TTL: workerTTL, Storage: jetstream.MemoryStorage})
 	if err != nil {
 		return nil, fmt.Errorf("creating bucket %s: %w", WorkersBucket, err)
 	}
 	return kv, nil
+}
+
+// createStream creates a stream, or updates it when it exists with another
+// configuration. An update of an unchanged stream is not free, and in
+// nats-server 2.15 it races (go test -race) with a consumer being created
+// on the stream by another worker starting at the same time.
+func createStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
+	_, err := js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		_, err = js.UpdateStream(ctx, cfg)
+	}
+	return err
+}
+
+// createBucket is createStream for a key-value bucket.
+func createBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.CreateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = js.UpdateKeyValue(ctx, cfg)
+	}
+	return kv, err
 }
 
 // alreadyRecorded reports whether a result publish failed only because

@@ -18,7 +18,7 @@ const StateBucket = "flowrun_state"
 
 // ensureStateBucket creates or updates the state bucket.
 func ensureStateBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := createBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      StateBucket,
 		Description: "state of flowrun's stateful nodes on workers, by run and node",
 		History:     1,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,41 +167,104 @@ func TestStatefulRunsHopAcrossWorkers(t *testing.T) {
 	t.Logf("count's generations by worker: %v", ran)
 }
 
-// TestStatefulRunRedeliveredAfterCrash makes worker w1 die (no result, no
-// ack, no more heartbeats) at count's fifth run, before or after its state
-// is recorded; w2 takes the redelivered run. Before the state write, the
-// run is run again on the state of the fourth; after it, w2 publishes the
+// TestStatefulRunRedeliveredAfterCrash makes the worker that takes
+// count's fifth run die (no result, no ack, no more heartbeats; then it
+// stops), before or after recording the run's state; the other worker
+// takes the redelivered run. Before the state write, the run is run again
+// on the state of the fourth; after it, the survivor publishes the
 // recorded result without running the node. Either way the state is
 // applied once: the final values are those of a local run.
 func TestStatefulRunRedeliveredAfterCrash(t *testing.T) {
 	for _, point := range []string{"before-state", "after-state"} {
 		t.Run(point, func(t *testing.T) {
 			url := server(t)
-			var crashed atomic.Bool
-			var w1 *testWorker
-			w1 = startWorker(t, url, "w1", func(p, node string, gen int) bool {
-				if p != point || node != "count" || gen != 4 || !crashed.CompareAndSwap(false, true) {
-					return false
+			var mu sync.Mutex
+			workers := map[string]*testWorker{}
+			crashed := ""
+			hook := func(id string) func(p, node string, gen int) bool {
+				return func(p, node string, gen int) bool {
+					mu.Lock()
+					defer mu.Unlock()
+					if p != point || node != "count" || gen != 4 || crashed != "" {
+						return false
+					}
+					crashed = id
+					workers[id].stop()
+					return true
 				}
-				w1.stop()
-				return true
-			})
-			w2 := startWorker(t, url, "w2", nil)
+			}
+			mu.Lock()
+			for _, id := range []string{"w1", "w2"} {
+				workers[id] = startWorker(t, url, id, hook(id))
+			}
+			mu.Unlock()
 			got := runOnCluster(t, url, stateFlow)
 			want := runLocally(t, stateFlow)
-			if !crashed.Load() {
-				t.Fatal("w1 never reached the crash point")
+			mu.Lock()
+			defer mu.Unlock()
+			if crashed == "" {
+				t.Fatal("no worker reached the crash point")
 			}
 			if !reflect.DeepEqual(got.Final, want.Final) {
 				t.Errorf("final values on workers:\n%v\nlocally:\n%v", got.Final, want.Final)
 			}
-			replays, _ := cluster.StateCounts(w2.w)
+			survivor := map[string]string{"w1": "w2", "w2": "w1"}[crashed]
+			replays, _ := cluster.StateCounts(workers[survivor].w)
 			if point == "after-state" && replays != 1 {
-				t.Errorf("w2 replayed %d recorded results, want 1 (the run w1 recorded before dying)", replays)
+				t.Errorf("%s replayed %d recorded results, want 1 (the run %s recorded before dying)", survivor, replays, crashed)
 			}
 			if point == "before-state" && replays != 0 {
-				t.Errorf("w2 replayed %d recorded results, want 0 (w1 died before recording)", replays)
+				t.Errorf("%s replayed %d recorded results, want 0 (%s died before recording)", survivor, replays, crashed)
 			}
 		})
+	}
+}
+
+// TestStatefulRunRecordedByTwoWorkers makes the same run of count take
+// place twice: the worker that takes count's fifth run first holds it
+// after running it, without heartbeats, until the queue handed it again
+// (to the other worker, or to itself) and that second execution recorded
+// it. The held execution's compare-and-set then fails; it reads the
+// record and publishes the recorded result instead of its own, so the
+// state is applied once.
+func TestStatefulRunRecordedByTwoWorkers(t *testing.T) {
+	url := server(t)
+	recorded := make(chan struct{})
+	var mu sync.Mutex
+	holder := ""
+	hook := func(id string) func(p, node string, gen int) bool {
+		return func(p, node string, gen int) bool {
+			if node != "count" || gen != 4 {
+				return false
+			}
+			mu.Lock()
+			switch {
+			case p == "before-state" && holder == "":
+				holder = id
+				mu.Unlock()
+				<-recorded
+				return false
+			case p == "after-state" && holder != "":
+				close(recorded)
+			}
+			mu.Unlock()
+			return false
+		}
+	}
+	w1 := startWorker(t, url, "w1", hook("w1"))
+	w2 := startWorker(t, url, "w2", hook("w2"))
+	got := runOnCluster(t, url, stateFlow)
+	want := runLocally(t, stateFlow)
+	if !reflect.DeepEqual(got.Final, want.Final) {
+		t.Errorf("final values on workers:\n%v\nlocally:\n%v", got.Final, want.Final)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	h := map[string]*testWorker{"w1": w1, "w2": w2}[holder]
+	if h == nil {
+		t.Fatal("no worker held count's fifth run")
+	}
+	if replays, _ := cluster.StateCounts(h.w); replays != 1 {
+		t.Errorf("%s published %d recorded results, want 1 (the other execution's, after its compare-and-set failed)", holder, replays)
 	}
 }
