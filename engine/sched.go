@@ -42,7 +42,8 @@ type nodeState struct {
 
 	inputs    []*edge // one per binding: n.Inputs then n.After
 	consumers []*edge // connected and ordering edges leaving this node
-	// streamOut lists, per output, the stream edges reading it.
+	// streamOut lists, per output, the stream edges reading it (nil for a
+	// node that does not stream).
 	streamOut [][]*edge
 	// inIndex and outIndex map names to positions in n.Inputs and
 	// outputs for nodes with many of them only (see inputAt).
@@ -50,7 +51,6 @@ type nodeState struct {
 	outIndex map[string]int
 	outputs  []registry.Output // the node's outputs (graph.Node.Outputs)
 	errOut   int               // index of graph.ErrorOutput, or -1
-	streams  bool
 
 	// need says, per output, whether something needs its whole value: a
 	// value input connected to it, Result.Final or the event log. Only
@@ -60,16 +60,17 @@ type nodeState struct {
 	// needed or set.
 	known []bool
 
-	spare    *run // a completed run to reuse (non-streaming nodes)
-	limit    int
-	gen      int
+	spare *run // a completed run to reuse (non-streaming nodes)
+	limit int
+	gen   int
+	final []any
+	cur   *run
+
+	streams  bool
 	running  bool
 	demanded bool
 	queued   bool
 	stopped  bool // reached its generation limit
-	final    []any
-	cur      *run
-
 	// everStarted is set by the node's first run (see Runner.startOrder).
 	everStarted bool
 }
@@ -112,7 +113,9 @@ func newNodeState(n *graph.Node) *nodeState {
 	if len(outputs) > len(n.Spec.Outputs) {
 		ns.errOut = len(outputs) - 1
 	}
-	ns.streamOut = make([][]*edge, len(outputs))
+	if ns.streams {
+		ns.streamOut = make([][]*edge, len(outputs))
+	}
 	return ns
 }
 
