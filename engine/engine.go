@@ -63,6 +63,12 @@ type Options struct {
 	// Executor performs the node runs; nil runs them in this process
 	// ([LocalExecutor]).
 	Executor Executor
+	// NoNodeResults leaves Result.Final and Result.Generations, which
+	// hold an entry for every node, nil: a caller that reads neither
+	// (flowrun run without --print-final) then does not have a large flow
+	// allocate a map per node when it ends. It cannot be combined with
+	// KeepFinals.
+	NoNodeResults bool
 }
 
 // How a flow ended (Result.Reason).
@@ -94,8 +100,10 @@ type Result struct {
 	// Final holds each node's last final value per output, for the nodes
 	// that completed at least one run. Without Options.KeepFinals, a
 	// streamed output that nothing needed as a whole value is left out.
+	// It is nil with Options.NoNodeResults.
 	Final map[string]map[string]any
-	// Generations is the number of completed runs of each node.
+	// Generations is the number of completed runs of each node (nil with
+	// Options.NoNodeResults).
 	Generations map[string]int
 }
 
@@ -159,6 +167,9 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 	}
 	if opts.Env.Getenv != nil {
 		return nil, errors.New("engine.Options.Env.Getenv is set: the nodes read the environment the flow was loaded with; set graph.Options.Getenv instead")
+	}
+	if opts.KeepFinals && opts.NoNodeResults {
+		return nil, errors.New("engine.Options: KeepFinals and NoNodeResults are both set: keep the final values or leave them out, not both")
 	}
 	env := opts.Env
 	if env.Answers == nil {
@@ -306,11 +317,9 @@ func (r *Runner) result() (*Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := &Result{
-		Reason:      r.reason,
-		StoppedBy:   r.stoppedBy,
-		StopReason:  r.stopReason,
-		Final:       make(map[string]map[string]any, len(r.nodes)),
-		Generations: make(map[string]int, len(r.nodes)),
+		Reason:     r.reason,
+		StoppedBy:  r.stoppedBy,
+		StopReason: r.stopReason,
 	}
 	if res.Reason == "" {
 		res.Reason = ReasonDone
@@ -333,6 +342,22 @@ func (r *Runner) result() (*Result, error) {
 	for _, ns := range r.limitNodes {
 		res.LimitNodes = append(res.LimitNodes, ns.n.ID)
 	}
+	if !r.opts.NoNodeResults {
+		r.nodeResults(res)
+	}
+	switch res.Reason {
+	case ReasonFailed:
+		return res, r.err
+	case ReasonInterrupted:
+		return res, ErrInterrupted
+	}
+	return res, nil
+}
+
+// nodeResults fills res.Final and res.Generations.
+func (r *Runner) nodeResults(res *Result) {
+	res.Final = make(map[string]map[string]any, len(r.nodes))
+	res.Generations = make(map[string]int, len(r.nodes))
 	for _, ns := range r.nodes {
 		res.Generations[ns.n.ID] = ns.gen
 		if ns.gen == 0 {
@@ -346,13 +371,6 @@ func (r *Runner) result() (*Result, error) {
 		}
 		res.Final[ns.n.ID] = outs
 	}
-	switch res.Reason {
-	case ReasonFailed:
-		return res, r.err
-	case ReasonInterrupted:
-		return res, ErrInterrupted
-	}
-	return res, nil
 }
 
 // An Interruption says what [Runner.Interrupt] did.

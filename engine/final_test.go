@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -36,5 +38,32 @@ func TestFailedRunDoesNotCount(t *testing.T) {
 			equal(t, "generations", res.Generations, tt.gens)
 			equal(t, "final", res.Final, tt.final)
 		})
+	}
+}
+
+// TestNoNodeResults: with Options.NoNodeResults the run ends the same
+// way, with Result.Final and Result.Generations left nil; it cannot be
+// combined with KeepFinals.
+func TestNoNodeResults(t *testing.T) {
+	t.Parallel()
+	flow := func() *builder {
+		return newBuilder(t, testRegistry(nil)).node("a", "inc", "x<-f").node("f", "fail", "x=a").withDefault("a", "x", 0)
+	}
+	full, fullErr := flow().run(t.Context(), Options{})
+	res, err := flow().run(t.Context(), Options{NoNodeResults: true})
+	if res == nil || full == nil {
+		t.Fatalf("results %v, %v", res, full)
+	}
+	equal(t, "error", fmt.Sprint(err), fmt.Sprint(fullErr))
+	equal(t, "reason", res.Reason, full.Reason)
+	equal(t, "stopped by", res.StoppedBy, full.StoppedBy)
+	if res.Final != nil || res.Generations != nil {
+		t.Errorf("Final %v, Generations %v: want both nil", res.Final, res.Generations)
+	}
+	if len(full.Final) == 0 || len(full.Generations) == 0 {
+		t.Errorf("without the option: Final %v, Generations %v", full.Final, full.Generations)
+	}
+	if _, err := New(flow().build(), Options{NoNodeResults: true, KeepFinals: true}); err == nil || !strings.Contains(err.Error(), "KeepFinals and NoNodeResults") {
+		t.Errorf("KeepFinals with NoNodeResults: got %v, want an error", err)
 	}
 }

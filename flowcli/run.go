@@ -202,6 +202,7 @@ func (p *program) runAction(c *ucli.Context) error {
 		Logger:         cfg.logger,
 		StallTimeout:   cfg.stall,
 		KeepFinals:     cfg.printFinal,
+		NoNodeResults:  !cfg.printFinal, // only --print-final reads them
 		MaxValueBytes:  cfg.maxValue,
 	}
 	var (
