@@ -13,7 +13,8 @@ import (
 // bindScope binds the inputs of every node of sc and of its subflows.
 func (l *loader) bindScope(sc *scope) {
 	for _, rn := range sc.raw.nodes {
-		m := sc.members[rn.id]
+		m, _ := l.member(sc, rn.id)
+		m.raw = rn // a plain node of the top-level scope is found without it
 		switch {
 		case m.broken:
 		case m.sub != nil:
@@ -26,7 +27,7 @@ func (l *loader) bindScope(sc *scope) {
 }
 
 // bindNode builds the bindings of a node of the flow.
-func (l *loader) bindNode(sc *scope, m *member) {
+func (l *loader) bindNode(sc *scope, m member) {
 	n, rn, spec := m.node, m.raw, m.node.Spec
 	who := memberName{sc, m}
 	conns := map[string]*entry{}
@@ -221,7 +222,7 @@ func (l *loader) checkValue(who memberName, decl *registry.Input, v any, at plac
 // bindSubflowNode checks how a node that uses a subflow binds the
 // subflow's inputs, and resolves its after dependencies for the subflow's
 // nodes.
-func (l *loader) bindSubflowNode(sc *scope, m *member) {
+func (l *loader) bindSubflowNode(sc *scope, m member) {
 	rn, sub := m.raw, m.sub
 	who := memberName{sc, m}
 	names := sub.raw.inputNames()
@@ -300,9 +301,9 @@ func (l *loader) afterBindings(sc *scope, rn *rawNode, who memberName) []*Bindin
 			l.errs.addAt(e.at, "%s lists itself under after: remove it", who)
 			continue
 		}
-		m := sc.members[e.ref]
+		m, ok := l.member(sc, e.ref)
 		switch {
-		case m == nil:
+		case !ok:
 			l.errs.addAt(e.at, "%s: after: no node %q%s", who, e.ref, didYouMean(e.ref, sc.ids))
 		case m.broken:
 		case m.node != nil:
@@ -318,7 +319,7 @@ func (l *loader) afterBindings(sc *scope, rn *rawNode, who memberName) []*Bindin
 
 // exitNodes returns the nodes a dependency on a subflow waits for: the
 // nodes its outputs come from or, if none, all its nodes.
-func (l *loader) exitNodes(sc *scope, m *member) []*Node {
+func (l *loader) exitNodes(sc *scope, m member) []*Node {
 	sub := m.sub
 	var nodes []*Node
 	for _, o := range sub.raw.outputs {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -28,74 +27,74 @@ const (
 
 // parseChunked returns the tree of src decoded in chunks, or ok false
 // when src is not suited (see above). Unless each is nil, it is called
-// once the file without its node entries is converted (from 0, nodes
-// empty), then after each chunk, with the index of the chunk's first
-// entry in nodes and whether errors were found so far; it may let the
-// trees of those entries go (see loader.parseStream).
-func parseChunked(file string, src []byte, opts Options, each func(root, nodes *tree, from int, failed bool)) (root *tree, errs ErrorList, ok bool) {
-	lines := splitLines(src)
-	nodesAt := -1
-	for i := range lines.count() {
-		s := string(bytes.TrimRight(lines.line(i), "\r\n"))
-		if strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") || strings.HasPrefix(s, "%") {
-			return nil, nil, false
-		}
-		if nodesAt < 0 && strings.TrimRight(s, " ") == "nodes:" {
-			nodesAt = i
-		}
-	}
-	if nodesAt < 0 {
-		return nil, nil, false
-	}
-	// The region of the nodes mapping, its indentation and where each
+// once the file without its node entries is converted (nodes empty),
+// then after each chunk, with the number of entries of the whole mapping
+// and whether errors were found so far; nodes then holds the chunk's
+// entries only (the tree returned has no node entries), and each may let
+// their trees go (see loader.parseStream).
+func parseChunked(file string, src []byte, opts Options, each func(root, nodes *tree, total int, failed bool)) (root *tree, errs ErrorList, ok bool) {
+	// One pass over the lines: the nodes: line, the region of its mapping
+	// (from the line after it to end), its indentation and where each
 	// entry starts.
-	indent, end := -1, lines.count()
-	var starts []int
-	for i := nodesAt + 1; i < lines.count(); i++ {
-		s := string(bytes.TrimRight(lines.line(i), "\r\n"))
-		body := strings.TrimLeft(s, " ")
-		if body == "" || body[0] == '#' {
-			continue
+	nodesAt, nodesOff, end, endOff, indent := -1, 0, -1, len(src), -1
+	var starts []chunkStart
+	line := 0
+	for off := 0; off < len(src); line++ {
+		n := bytes.IndexByte(src[off:], '\n') + 1
+		if n == 0 {
+			n = len(src) - off
 		}
-		if body[0] == '\t' {
+		s := bytes.TrimRight(src[off:off+n], "\r\n")
+		if bytes.HasPrefix(s, []byte("---")) || bytes.HasPrefix(s, []byte("...")) || bytes.HasPrefix(s, []byte("%")) {
 			return nil, nil, false
 		}
-		d := len(s) - len(body)
 		switch {
-		case d == 0:
-			end = i
-		case indent < 0:
-			if body[0] == '-' {
+		case nodesAt < 0:
+			if string(bytes.TrimRight(s, " ")) == "nodes:" {
+				nodesAt, nodesOff = line, off
+			}
+		case end < 0:
+			body := bytes.TrimLeft(s, " ")
+			if len(body) == 0 || body[0] == '#' {
+				break
+			}
+			if body[0] == '\t' {
 				return nil, nil, false
 			}
-			indent = d
-			starts = append(starts, i)
-		case d == indent:
-			starts = append(starts, i)
-		case d < indent:
-			return nil, nil, false
+			d := len(s) - len(body)
+			switch {
+			case d == 0:
+				end, endOff = line, off
+			case indent < 0:
+				if body[0] == '-' {
+					return nil, nil, false
+				}
+				indent = d
+				starts = append(starts, chunkStart{line, off})
+			case d == indent:
+				starts = append(starts, chunkStart{line, off})
+			case d < indent:
+				return nil, nil, false
+			}
 		}
-		if end == i {
-			break
-		}
+		off += n
+	}
+	if end < 0 {
+		end = line
 	}
 	if len(starts) < 2 {
 		return nil, nil, false
 	}
 
 	// The file without the entries, with its lines where they were.
-	var skel bytes.Buffer
-	for i := range lines.count() {
-		switch {
-		case i == nodesAt:
-			skel.WriteString("nodes: {}\n")
-		case i > nodesAt && i < end:
-			skel.WriteByte('\n')
-		default:
-			skel.Write(lines.line(i))
-		}
+	skel := make([]byte, 0, nodesOff+len("nodes: {}\n")+end-nodesAt-1+len(src)-endOff)
+	skel = append(skel, src[:nodesOff]...)
+	skel = append(skel, "nodes: {}\n"...)
+	for range end - nodesAt - 1 {
+		skel = append(skel, '\n')
 	}
-	doc, err := decodeOne(skel.Bytes())
+	skel = append(skel, src[endOff:]...)
+	doc, err := decodeOne(skel)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -105,26 +104,30 @@ func parseChunked(file string, src []byte, opts Options, each func(root, nodes *
 	if nodes == nil || nodes.kind != mapKind || len(nodes.keys) > 0 {
 		return nil, nil, false
 	}
-	nodes.pos = Pos{File: file, Line: starts[0] + 1, Col: indent + 1}
-	// Room for every entry, rather than growing the lists chunk by chunk.
-	nodes.keys = make([]string, 0, len(starts))
-	nodes.keyPos = make([]Pos, 0, len(starts))
-	nodes.kids = make([]*tree, 0, len(starts))
-	nodes.index = make(map[string]int, len(starts))
+	nodes.pos = Pos{File: file, Line: starts[0].line + 1, Col: indent + 1}
+	// Room for every entry (or, with each, those of a chunk), rather than
+	// growing the lists chunk by chunk.
+	room := len(starts)
 	if each != nil {
-		each(root, nodes, 0, len(errs) > 0)
+		room = min(room, chunkEntries)
+		c.earlier = make(map[string][2]int32, len(starts))
+	}
+	nodes.keys = make([]string, 0, room)
+	nodes.keyPos = make([]Pos, 0, room)
+	nodes.kids = make([]*tree, 0, room)
+	nodes.index = make(map[string]int, room)
+	if each != nil {
+		each(root, nodes, len(starts), len(errs) > 0)
 	}
 
+	var chunk []byte
 	for k := 0; k < len(starts); k += chunkEntries {
-		from := starts[k]
-		to := end
+		from, to := starts[k], chunkStart{end, endOff}
 		if k+chunkEntries < len(starts) {
 			to = starts[k+chunkEntries]
 		}
-		var chunk bytes.Buffer
-		chunk.WriteString("nodes:\n")
-		chunk.Write(lines.span(from, to))
-		doc, err := decodeOne(chunk.Bytes())
+		chunk = append(append(chunk[:0], "nodes:\n"...), src[from.off:to.off]...)
+		doc, err := decodeOne(chunk)
 		if err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || len(doc.Content[0].Content) != 2 {
 			return nil, nil, false
 		}
@@ -132,18 +135,30 @@ func parseChunked(file string, src []byte, opts Options, each func(root, nodes *
 		if m.Kind != yaml.MappingNode || m.Anchor != "" || m.Tag != "!!map" {
 			return nil, nil, false
 		}
-		c.lineOffset = from - 1 // chunk line 2 is file line from+1
+		c.lineOffset = from.line - 1 // chunk line 2 is file line from.line+1
 		c.path = append(c.path[:0], "nodes")
-		first := len(nodes.keys)
 		c.mappingInto(nodes, m, false, 1)
 		c.path = c.path[:0]
 		c.lineOffset = 0
-		if each != nil {
-			each(root, nodes, first, len(errs) > 0)
+		if each == nil {
+			continue
 		}
+		each(root, nodes, len(starts), len(errs) > 0)
+		// The next chunk's entries replace these; their ids stay known,
+		// to report a duplicate.
+		for i, id := range nodes.keys {
+			c.earlier[id] = [2]int32{int32(nodes.keyPos[i].Line), int32(nodes.keyPos[i].Col)}
+		}
+		clear(nodes.kids)
+		nodes.keys, nodes.keyPos, nodes.kids = nodes.keys[:0], nodes.keyPos[:0], nodes.kids[:0]
+		clear(nodes.index)
 	}
 	return root, errs, true
 }
+
+// A chunkStart is where a node entry starts: its line (from 0) and the
+// offset of that line in the file.
+type chunkStart struct{ line, off int }
 
 // decodeOne decodes a document that must be alone in src.
 func decodeOne(src []byte) (*yaml.Node, error) {
@@ -158,30 +173,3 @@ func decodeOne(src []byte) (*yaml.Node, error) {
 	}
 	return &doc, nil
 }
-
-// fileLines holds where each line of a file starts, as
-// bytes.SplitAfter(src, "\n") would cut it (the last line may be empty):
-// 8 bytes per line rather than a 24-byte slice.
-type fileLines struct {
-	src []byte
-	at  []int // at[i] is where line i starts; at[count()] is len(src)
-}
-
-func splitLines(src []byte) fileLines {
-	at := make([]int, 1, bytes.Count(src, []byte("\n"))+2)
-	for i, c := range src {
-		if c == '\n' {
-			at = append(at, i+1)
-		}
-	}
-	return fileLines{src: src, at: append(at, len(src))}
-}
-
-// count returns the number of lines.
-func (ls fileLines) count() int { return len(ls.at) - 1 }
-
-// line returns line i with its newline.
-func (ls fileLines) line(i int) []byte { return ls.src[ls.at[i]:ls.at[i+1]] }
-
-// span returns lines from to to-1 with their newlines.
-func (ls fileLines) span(from, to int) []byte { return ls.src[ls.at[from]:ls.at[to]] }

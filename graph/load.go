@@ -174,7 +174,7 @@ func (l *loader) begin(raw *rawFlow, n int) *scope {
 		Getenv:      l.opts.Getenv,
 		byID:        make(map[string]*Node, n),
 	}
-	top := newScope(raw, n, "", nil, nil, []string{filepath.Clean(raw.file)})
+	top := newScope(raw, 0, "", nil, nil, []string{filepath.Clean(raw.file)})
 	l.buildStart(top, n)
 	return top
 }
@@ -207,12 +207,11 @@ func (l *loader) buildRead(sc *scope, rns []*rawNode, from int) []*rawNode {
 	keep := rns[:from]
 	for _, rn := range rns[from:] {
 		m := l.buildMember(sc, rn)
-		if m.node == nil || !refsBuilt(sc, rn) {
+		if m.node == nil || !l.refsBuilt(sc, rn) {
 			keep = append(keep, rn)
 			continue
 		}
 		l.bindNode(sc, m)
-		m.raw = nil
 	}
 	clear(rns[len(keep):])
 	return keep
@@ -221,14 +220,14 @@ func (l *loader) buildRead(sc *scope, rns []*rawNode, from int) []*rawNode {
 // refsBuilt reports whether every node rn refers to, under inputs and
 // after, is a member of sc that is not a subflow. A reference to an input
 // of the file ("$name") depends on no member at the top level.
-func refsBuilt(sc *scope, rn *rawNode) bool {
+func (l *loader) refsBuilt(sc *scope, rn *rawNode) bool {
 	for _, es := range [2][]*entry{rn.inputs, rn.after} {
 		for _, e := range es {
 			if strings.HasPrefix(e.ref, "$") && sc.parent == nil {
 				continue
 			}
 			id, _, _ := strings.Cut(e.ref, ".")
-			if m := sc.members[id]; m == nil || m.sub != nil {
+			if m, ok := l.member(sc, id); !ok || m.sub != nil {
 				return false
 			}
 		}
@@ -268,7 +267,7 @@ func finish(errs ErrorList) ErrorList {
 func (l *loader) parseStream(file string, src []byte, build bool) (raw *rawFlow, errs ErrorList, ok bool) {
 	var schemaErrs, readErrs ErrorList
 	var sc *schemaCheck
-	each := func(root, nodes *tree, from int, failed bool) {
+	each := func(root, nodes *tree, total int, failed bool) {
 		if failed {
 			return
 		}
@@ -276,20 +275,20 @@ func (l *loader) parseStream(file string, src []byte, build bool) (raw *rawFlow,
 			sc = newSchemaCheck(l.schema, l.reg, root, &schemaErrs, true)
 			sc.shell()
 		}
-		sc.nodes(nodes, from)
+		sc.nodes(nodes, 0)
 		if len(schemaErrs) > 0 {
 			return
 		}
 		if raw == nil {
 			raw = readFlow(file, root, &readErrs)
+			raw.nodes = make([]*rawNode, 0, total)
 			if build && len(readErrs) == 0 {
-				raw.nodes = make([]*rawNode, 0, cap(nodes.keys))
-				l.top = l.begin(raw, cap(nodes.keys))
+				l.top = l.begin(raw, total)
 			}
 			return
 		}
 		first := len(raw.nodes)
-		raw.readNodes(nodes, from, &readErrs)
+		raw.readNodes(nodes, 0, &readErrs)
 		if l.top != nil && len(readErrs) == 0 {
 			raw.nodes = l.buildRead(l.top, raw.nodes, first)
 		}

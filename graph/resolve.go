@@ -49,8 +49,8 @@ func (l *loader) resolve(sc *scope, text string, what referrer, at place) (sourc
 		return l.arg(sc, name, what, at)
 	}
 	id, out, hasOut := strings.Cut(text, ".")
-	m := sc.members[id]
-	if m == nil {
+	m, ok := l.member(sc, id)
+	if !ok {
 		l.errs.addAt(at, "%s: no node %q%s", what, id, didYouMean(id, sc.ids))
 		return source{}, false
 	}
@@ -77,7 +77,7 @@ func (l *loader) resolve(sc *scope, text string, what referrer, at place) (sourc
 }
 
 // subOutput resolves an output of the subflow member m of sc.
-func (l *loader) subOutput(sc *scope, m *member, name string, hasName bool, what referrer, at place) (source, bool) {
+func (l *loader) subOutput(sc *scope, m member, name string, hasName bool, what referrer, at place) (source, bool) {
 	sub := m.sub
 	outs := sub.raw.outputs
 	if !hasName {

@@ -19,7 +19,10 @@ type scope struct {
 	chain  []string // the files from the top-level one to this one
 	policy policy   // on_error, retry and limits set on enclosing nodes
 	// after holds the ordering dependencies set on enclosing nodes.
-	after   []*Binding
+	after []*Binding
+	// members holds the members by id (of the top-level scope, only its
+	// subflows and broken members: see loader.member); ids lists the ids
+	// in file order.
 	members map[string]*member
 	ids     []string
 	args    map[string]*memo
@@ -48,7 +51,7 @@ type memo struct {
 // maxNesting limits how deeply subflows may include subflows.
 const maxNesting = 64
 
-// newScope returns the scope of raw, which has n nodes.
+// newScope returns the scope of raw; members has room for n.
 func newScope(raw *rawFlow, n int, prefix string, parent *scope, node *rawNode, chain []string) *scope {
 	return &scope{
 		raw: raw, prefix: prefix, parent: parent, node: node, chain: chain,
@@ -77,29 +80,29 @@ func (l *loader) buildStart(sc *scope, n int) {
 
 // buildMember creates the member of sc for rn: its node or, for a
 // subflow, the nodes of the subflow.
-func (l *loader) buildMember(sc *scope, rn *rawNode) *member {
-	m := &member{raw: rn}
-	sc.members[rn.id] = m
+func (l *loader) buildMember(sc *scope, rn *rawNode) member {
 	sc.ids = append(sc.ids, rn.id)
 	if rn.isSubflow() {
+		m := &member{raw: rn}
+		sc.members[rn.id] = m
 		m.sub = l.openSubflow(sc, rn)
 		if m.sub == nil {
 			m.broken = true
-			return m
+			return *m
 		}
 		l.build(m.sub)
-		return m
+		return *m
 	}
 	spec, ok := l.lookup(rn.typ)
 	if reason, refused := l.reg.Refused(rn.typ); !ok && refused {
 		l.errs.Add(rn.typePos, "%s", refusedMessage(rn.id, rn.typ, reason))
-		m.broken = true
-		return m
+		sc.members[rn.id] = &member{raw: rn, broken: true}
+		return member{raw: rn, broken: true}
 	}
 	if !ok {
 		l.errs.Add(rn.typePos, "unknown node type %q%s: use a registered type or the path of a subflow file ending in .yaml", rn.typ, didYouMean(rn.typ, l.reg.Types()))
-		m.broken = true
-		return m
+		sc.members[rn.id] = &member{raw: rn, broken: true}
+		return member{raw: rn, broken: true}
 	}
 	p := rn.policy.inherit(sc.policy)
 	n := &Node{
@@ -122,10 +125,27 @@ func (l *loader) buildMember(sc *scope, rn *rawNode) *member {
 	if n.OnError == "" {
 		n.OnError = "fail"
 	}
-	m.node = n
 	l.flow.Nodes = append(l.flow.Nodes, n)
 	l.flow.byID[n.ID] = n
-	return m
+	if sc.parent != nil {
+		sc.members[rn.id] = &member{raw: rn, node: n}
+	}
+	return member{raw: rn, node: n}
+}
+
+// member returns the member of sc named id. The top-level scope keeps
+// only its subflows and broken members in sc.members: Flow.Node finds its
+// other nodes, whose id is theirs (ids with a "/" are of subflows' nodes).
+func (l *loader) member(sc *scope, id string) (member, bool) {
+	if m := sc.members[id]; m != nil {
+		return *m, true
+	}
+	if sc.parent == nil && !strings.Contains(id, "/") {
+		if n := l.flow.byID[id]; n != nil {
+			return member{node: n}, true
+		}
+	}
+	return member{}, false
 }
 
 // openSubflow reads, parses and checks the subflow file rn uses, and
@@ -187,7 +207,7 @@ func (l *loader) openSubflow(sc *scope, rn *rawNode) *scope {
 func quote(s string) string { return strconv.Quote(s) }
 
 // describe names a member in messages: `node "a" (math.inc)`.
-func (m *member) describe(sc *scope) string {
+func (m member) describe(sc *scope) string {
 	if m.node != nil {
 		return fmt.Sprintf("node %q (%s)", m.node.ID, m.node.Type)
 	}
@@ -198,7 +218,7 @@ func (m *member) describe(sc *scope) string {
 // text is built only for an error.
 type memberName struct {
 	sc *scope
-	m  *member
+	m  member
 }
 
 func (w memberName) String() string { return w.m.describe(w.sc) }

@@ -81,6 +81,28 @@ func TestStreamedLoadSameResult(t *testing.T) {
 	}
 }
 
+// TestStreamedDuplicateIDs checks that a node id written again chunks
+// later is reported as the whole file's decoding reports it (--set
+// makes Load decode the whole file), at each repetition, with the
+// position of the first.
+func TestStreamedDuplicateIDs(t *testing.T) {
+	t.Parallel()
+	src := bigMixedFlow(8_000, false)
+	src = bytes.Replace(src, []byte("  n4500:\n"), []byte("  n5:\n"), 1)
+	src = bytes.Replace(src, []byte("  n7001:\n"), []byte("  n5:\n"), 1)
+	src = bytes.Replace(src, []byte("  n7002:\n"), []byte("  n4501:\n"), 1)
+	reg := testRegistry()
+	_, err := graph.Load("big.yaml", src, reg, graph.Options{})
+	_, whole := graph.Load("big.yaml", src, reg, graph.Options{Set: []string{"n0.x=2"}})
+	got, want := render(nil, err), render(nil, whole)
+	if got != want {
+		t.Errorf("streamed:\n%s\nwant:\n%s", got, want)
+	}
+	if n := strings.Count(want, "duplicate node id"); n != 3 {
+		t.Errorf("want 3 duplicates, got\n%s", want)
+	}
+}
+
 // padNodes puts 1 MiB of blank lines (spaces, which YAML reads quickly)
 // before the first entry of the nodes mapping of src, if it is written in
 // block style.

@@ -128,6 +128,9 @@ type converter struct {
 	rootAnchored bool
 	// lineOffset is added to yaml.v3's lines (a chunk of the file).
 	lineOffset int
+	// earlier holds the line and column of the node ids of the chunks
+	// converted before, when they are let go (see parseChunked).
+	earlier map[string][2]int32
 }
 
 // newConverter returns a converter for src, the contents of file, with
@@ -262,6 +265,10 @@ func (c *converter) mappingInto(t *tree, n *yaml.Node, interp bool, depth int) {
 		c.addAliasBytes(len(key))
 		if j, dup := t.lookup(key); dup {
 			c.duplicate(key, c.pos(k), t.keyPos[j])
+			continue
+		}
+		if at, dup := c.earlier[key]; dup && len(c.path) == 1 && c.path[0] == "nodes" {
+			c.duplicate(key, c.pos(k), Pos{File: c.file, Line: int(at[0]), Col: int(at[1])})
 			continue
 		}
 		c.path = append(c.path, key)
