@@ -96,6 +96,10 @@ type Executor struct {
 	mu    sync.Mutex
 	tries map[string]int // node/gen -> dispatches so far
 
+	wmu     sync.Mutex
+	resSub  *nats.Subscription
+	waiting map[string]chan *nats.Msg // by subject suffix, see await
+
 	lostOnce sync.Once
 	lost     chan struct{}
 	lostErr  error
@@ -113,7 +117,7 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	if opts.Window <= 0 {
 		opts.Window = 256
 	}
-	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, lost: make(chan struct{})}
+	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, lost: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -225,9 +229,51 @@ func (e *Executor) WaitForWorkers(ctx context.Context, flow *graph.Flow, wait ti
 	}
 }
 
+// await registers a non-streaming run waiting for its result, by the
+// suffix of its subjects. The results of all of the flow run's
+// non-streaming runs come through one subscription (made on the first
+// call), so that no subscription is made and removed per run.
+func (e *Executor) await(suffix string) (chan *nats.Msg, error) {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	if e.resSub == nil {
+		prefix := subjResult + "."
+		sub, err := e.nc.Subscribe(prefix+e.run+".>", func(m *nats.Msg) {
+			e.wmu.Lock()
+			ch := e.waiting[strings.TrimPrefix(m.Subject, prefix)]
+			e.wmu.Unlock()
+			select {
+			case ch <- m:
+			default:
+				// No run waits for it (a later result of a run already
+				// applied), or one result is already there.
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		e.resSub = sub
+	}
+	ch := make(chan *nats.Msg, 1)
+	e.waiting[suffix] = ch
+	return ch, nil
+}
+
+// unwait removes a run registered by await.
+func (e *Executor) unwait(suffix string) {
+	e.wmu.Lock()
+	delete(e.waiting, suffix)
+	e.wmu.Unlock()
+}
+
 // Close cancels what is left of the flow run on workers and removes its
 // queued tasks and the state its stateful nodes kept on workers.
 func (e *Executor) Close() error {
+	e.wmu.Lock()
+	if e.resSub != nil {
+		_ = e.resSub.Unsubscribe()
+	}
+	e.wmu.Unlock()
 	if !e.nc.IsConnected() {
 		return nil
 	}
@@ -254,23 +300,25 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		return err
 	}
 	suffix := t.suffix()
-	ch := make(chan *nats.Msg, 4*e.opts.Window+16)
-	resSub, err := e.nc.ChanSubscribe(subjResult+"."+suffix, ch)
-	if err != nil {
-		return e.connErr(err)
-	}
-	defer resSub.Unsubscribe()
+	var ch chan *nats.Msg
 	if nr.Node.Spec.Streams {
+		// Chunks and result on one channel, in the order they were sent.
+		ch = make(chan *nats.Msg, 4*e.opts.Window+16)
+		resSub, err := e.nc.ChanSubscribe(subjResult+"."+suffix, ch)
+		if err != nil {
+			return e.connErr(err)
+		}
+		defer resSub.Unsubscribe()
 		chunkSub, err := e.nc.ChanSubscribe(subjChunk+"."+suffix, ch)
 		if err != nil {
 			return e.connErr(err)
 		}
 		defer chunkSub.Unsubscribe()
 	} else {
-		// The first result is the one applied (see remoteStream.accept):
-		// the server drops the subscription after it, so no UNSUB
-		// round of its own follows each run.
-		_ = resSub.AutoUnsubscribe(1)
+		if ch, err = e.await(suffix); err != nil {
+			return e.connErr(err)
+		}
+		defer e.unwait(suffix)
 	}
 	data, err := json.Marshal(t)
 	if err != nil {
