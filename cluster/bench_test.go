@@ -119,6 +119,41 @@ nodes:
 	b.ReportMetric(float64(timed.took[len(timed.took)-1].Microseconds()), "max-µs")
 }
 
+// BenchmarkDispatchStateful is BenchmarkDispatch with a stateful node in
+// the cycle: every run of c (state.counter) on the worker also reads its
+// state record from the KV bucket and writes it back by compare-and-set.
+func BenchmarkDispatchStateful(b *testing.B) {
+	const gens = 200
+	ex, ns := benchCluster(b, 1, 4)
+	flow := loadB(b, `version: 1
+nodes:
+  a:
+    type: math.inc
+    inputs: {x: c}
+    defaults: {x: 0}
+  c:
+    type: state.counter
+    after: [a]
+`)
+	if err := ex.WaitForWorkers(b.Context(), flow, 10*time.Second); err != nil {
+		b.Fatal(err)
+	}
+	msgs, cpu := serverMsgs(b, ns), cpuTime(b)
+	for b.Loop() {
+		res, err := engine.Run(b.Context(), flow, engine.Options{Executor: ex, NodeLimits: map[string]int{"a": gens}})
+		if err != nil || res.Final["c"]["out"] != gens {
+			b.Fatalf("err %v, final %v", err, res.Final)
+		}
+		if err := ex.Close(); err != nil { // purges the run's state keys
+			b.Fatal(err)
+		}
+	}
+	runs := float64(b.N * 2 * gens)
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/runs, "µs/run")
+	b.ReportMetric(float64((cpuTime(b)-cpu).Microseconds())/runs, "cpu-µs/run")
+	b.ReportMetric(float64(serverMsgs(b, ns)-msgs)/runs, "msgs/run")
+}
+
 // cpuTime returns the user and system CPU time of this process.
 func cpuTime(b *testing.B) time.Duration {
 	var ru syscall.Rusage
