@@ -178,6 +178,9 @@ type typeDesc struct {
 	Outputs  []outputDesc `json:"outputs"`
 	Streams  bool         `json:"streams"`
 	Stateful bool         `json:"stateful"`
+	// SavesState: a stateful type whose state can move between
+	// processes, so that its nodes may run on workers.
+	SavesState bool `json:"saves_state"`
 	// Effects lists what the type does besides computing: exec, read,
 	// write, net, terminal; empty for none.
 	Effects []string `json:"effects"`
@@ -213,15 +216,16 @@ func describeAll(specs []*registry.Spec) []typeDesc {
 
 func describe(s *registry.Spec) typeDesc {
 	d := typeDesc{
-		Type:     s.Type,
-		Summary:  summary(s.Doc),
-		Doc:      strings.TrimSpace(s.Doc),
-		Inputs:   make([]inputDesc, 0, len(s.Inputs)),
-		Outputs:  make([]outputDesc, 0, len(s.Outputs)),
-		Streams:  s.Streams,
-		Stateful: s.Stateful,
-		Effects:  make([]string, 0, len(s.Effects)),
-		Example:  s.Example,
+		Type:       s.Type,
+		Summary:    summary(s.Doc),
+		Doc:        strings.TrimSpace(s.Doc),
+		Inputs:     make([]inputDesc, 0, len(s.Inputs)),
+		Outputs:    make([]outputDesc, 0, len(s.Outputs)),
+		Streams:    s.Streams,
+		Stateful:   s.Stateful,
+		SavesState: s.Stateful && s.SavesState,
+		Effects:    make([]string, 0, len(s.Effects)),
+		Example:    s.Example,
 	}
 	for _, e := range s.Effects {
 		d.Effects = append(d.Effects, string(e))
@@ -288,7 +292,11 @@ func writeExplain(w io.Writer, s *registry.Spec) error {
 	if _, rest, ok := strings.Cut(d.Doc, "\n"); ok && strings.TrimSpace(rest) != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(rest))
 	}
-	fmt.Fprintf(w, "\nstreams: %s   stateful: %s   effects: %s\n", yesNo(d.Streams), yesNo(d.Stateful), effectsText(s.Effects))
+	stateful := yesNo(d.Stateful)
+	if d.SavesState {
+		stateful += " (state saved: may run on workers)"
+	}
+	fmt.Fprintf(w, "\nstreams: %s   stateful: %s   effects: %s\n", yesNo(d.Streams), stateful, effectsText(s.Effects))
 
 	fmt.Fprintf(w, "\nInputs:\n")
 	var rows [][]string
