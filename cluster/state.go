@@ -94,11 +94,7 @@ func (w *Worker) loadState(ctx context.Context, t *task) (*stateRecord, uint64, 
 // storeState writes rec over the revision read before the run (Create
 // when there was none): a compare-and-set, so that of two workers running
 // the same run only one records it.
-func (w *Worker) storeState(ctx context.Context, t *task, rec *stateRecord, rev uint64) error {
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
+func (w *Worker) storeState(ctx context.Context, t *task, data []byte, rev uint64) (err error) {
 	key := stateKey(t.Run, t.Node)
 	if rev == 0 {
 		_, err = w.state.Create(ctx, key, data)
@@ -208,17 +204,40 @@ func notMarshaler(node registry.Node, typ string) error {
 	return fmt.Errorf("node type %s declares SavesState, but its node %T does not implement registry.StateMarshaler (MarshalState, UnmarshalState)", typ, node)
 }
 
-// afterStatefulRun records the run's state and result by compare-and-set
-// before the result is published, and returns the result to publish and
-// what to do: actRun (publish res), actReplay (another worker
-// recorded this run first: publish its result), actStale or actLater.
-func (w *Worker) afterStatefulRun(ctx context.Context, t *task, st *stateRun, res result) (result, int) {
+// record encodes the record of run t. A record too large for the server
+// (or that cannot be encoded) is replaced by one that keeps the state of
+// before the run and records the run as failed, saying why: a run that
+// cannot be recorded must fail, not come back forever.
+func (w *Worker) record(t *task, st *stateRun, res result) ([]byte, result) {
 	rec := &stateRecord{Gen: t.Gen, Try: t.Try, Saved: st.ok, State: st.saved, Result: res}
 	if !st.ok && st.rec != nil {
 		// The run did not get as far as saving: the state stays.
 		rec.Saved, rec.State = st.rec.Saved, st.rec.State
 	}
-	err := w.storeState(ctx, t, rec, st.rev)
+	data, err := json.Marshal(rec)
+	limit := int(w.nc.MaxPayload()) - 4096 // room for the message's headers
+	if err == nil && len(data) <= limit {
+		return data, res
+	}
+	if err == nil {
+		err = fmt.Errorf("its state and outputs take %d bytes once recorded, over the %d the NATS server allows in a message; keep less state, or run the node with placement: local", len(data), limit)
+	}
+	res = result{Attempt: res.Attempt, Worker: res.Worker, Kind: kindFail, Error: "recording the node's state: " + err.Error()}
+	rec = &stateRecord{Gen: t.Gen, Try: t.Try, Result: res}
+	if st.rec != nil {
+		rec.Saved, rec.State = st.rec.Saved, st.rec.State
+	}
+	data, _ = json.Marshal(rec)
+	return data, res
+}
+
+// afterStatefulRun records the run's state and result by compare-and-set
+// before the result is published, and returns the result to publish and
+// what to do: actRun (publish res), actReplay (another worker
+// recorded this run first: publish its result), actStale or actLater.
+func (w *Worker) afterStatefulRun(ctx context.Context, t *task, st *stateRun, res result) (result, int) {
+	data, res := w.record(t, st, res)
+	err := w.storeState(ctx, t, data, st.rev)
 	if err == nil {
 		return res, actRun
 	}

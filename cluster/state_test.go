@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/flowrun/flowrun/cluster"
 	"github.com/flowrun/flowrun/engine"
+	"github.com/flowrun/flowrun/registry"
 )
 
 // stateFlow cycles 12 times through a local math.inc; total and count are
@@ -52,12 +55,18 @@ type testWorker struct {
 // hook. The test's cleanup stops it.
 func startWorker(t *testing.T, url, id string, crash func(point, node string, gen int) bool) *testWorker {
 	t.Helper()
+	return startWorkerWith(t, builtins(t), url, id, crash)
+}
+
+// startWorkerWith is startWorker serving the types of reg.
+func startWorkerWith(t *testing.T, reg *registry.Registry, url, id string, crash func(point, node string, gen int) bool) *testWorker {
+	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{Registry: builtins(t), AckWait: 500 * time.Millisecond, ID: id})
+	w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{Registry: reg, AckWait: 500 * time.Millisecond, ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,4 +276,64 @@ func TestStatefulRunRecordedByTwoWorkers(t *testing.T) {
 	if replays, _ := cluster.StateCounts(h.w); replays != 1 {
 		t.Errorf("%s published %d recorded results, want 1 (the other execution's, after its compare-and-set failed)", holder, replays)
 	}
+}
+
+// hoardNode keeps 400 kB more state at every run.
+type hoardNode struct{ kept []byte }
+
+func (n *hoardNode) Run(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+	n.kept = append(n.kept, make([]byte, 400<<10)...)
+	out.Set("out", len(n.kept))
+	return nil
+}
+
+func (n *hoardNode) MarshalState() ([]byte, error) { return n.kept, nil }
+
+func (n *hoardNode) UnmarshalState(data []byte) error { n.kept = data; return nil }
+
+// TestStatefulRunTooLargeToRecordFails: a node whose state outgrows what
+// the server takes in a message fails with a message saying so, instead
+// of being redelivered forever.
+func TestStatefulRunTooLargeToRecordFails(t *testing.T) {
+	url := server(t)
+	reg := builtins(t)
+	reg.MustRegister(registry.Spec{
+		Type:       "test.hoard",
+		Doc:        "Keeps more and more state.",
+		Inputs:     []registry.Input{{Name: "x"}},
+		Outputs:    []registry.Output{{Name: "out"}},
+		Stateful:   true,
+		SavesState: true,
+		New:        func(registry.Config, registry.Env) (registry.Node, error) { return &hoardNode{}, nil },
+	})
+	startWorkerWith(t, reg, url, "w1", nil)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	flow := load(t, reg, `version: 1
+nodes:
+  tick:
+    type: math.inc
+    inputs: {x: tick}
+    defaults: {x: 0}
+    max_generations: 5
+  hoard:
+    type: test.hoard
+    inputs: {x: tick}
+    placement: worker
+`)
+	_, err = engine.Run(t.Context(), flow, engine.Options{Executor: ex})
+	var nerr *engine.NodeError
+	if !errors.As(err, &nerr) || nerr.Node != "hoard" || nerr.Generation != 1 ||
+		!strings.Contains(err.Error(), "over the") || !strings.Contains(err.Error(), "placement: local") {
+		t.Fatalf("run: %v, want node hoard failing in its second run because its state is too large", err)
+	}
+	t.Log(err)
 }
