@@ -15,6 +15,7 @@ import (
 
 	"github.com/flowrun/flowrun/cluster"
 	"github.com/flowrun/flowrun/engine"
+	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -198,6 +199,82 @@ func BenchmarkSlowExecScaling(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkStream measures chunks per second through a worker, with the
+// credit window (backpressure) on: a stream of 0..n-1 from a worker to
+// the coordinator (out), and from the coordinator to a reader on a
+// worker (in), read and checked in order by test.reader.
+func BenchmarkStream(b *testing.B) {
+	for _, dir := range []struct{ name, src, reader string }{
+		{"out", "worker", "local"},
+		{"in", "local", "worker"},
+	} {
+		b.Run(dir.name, func(b *testing.B) {
+			h := newHooks(100000)
+			ns, err := cluster.StartServer(cluster.ServerOptions{StoreDir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			url := ns.ClientURL()
+			nc, err := nats.Connect(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			reg := registry.New()
+			if err := registerBuiltins(reg); err != nil {
+				b.Fatal(err)
+			}
+			if err := h.register(reg, "coordinator"); err != nil {
+				b.Fatal(err)
+			}
+			ex, err := cluster.NewExecutor(b.Context(), nc, cluster.ExecutorOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			wreg := registry.New()
+			if err := h.register(wreg, "w1"); err != nil {
+				b.Fatal(err)
+			}
+			wnc, err := nats.Connect(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			w, err := cluster.NewWorker(ctx, wnc, cluster.WorkerOptions{Registry: wreg})
+			if err != nil {
+				b.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { defer close(done); _ = w.Run(ctx, ctx) }()
+			b.Cleanup(func() {
+				stop()
+				<-done
+				wnc.Close()
+				nc.Close()
+				ns.Shutdown()
+				ns.WaitForShutdown()
+			})
+			flow, err := graph.Load("flow.yaml", []byte(fmt.Sprintf(`version: 1
+nodes:
+  src: {type: test.source, placement: %s}
+  r: {type: test.reader, inputs: {s: src}, placement: %s}
+`, dir.src, dir.reader)), reg, graph.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := ex.WaitForWorkers(b.Context(), flow, 10*time.Second); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				res, err := engine.Run(b.Context(), flow, engine.Options{Executor: ex})
+				if err != nil || res.Final["r"]["out"] != h.n {
+					b.Fatalf("err %v, final %v", err, res.Final)
+				}
+			}
+			b.ReportMetric(float64(h.n)*float64(b.N)/b.Elapsed().Seconds(), "chunks/s")
 		})
 	}
 }

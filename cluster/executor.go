@@ -38,13 +38,11 @@ const (
 
 // OnWorker reports whether node n runs on a worker under policy (PlaceAuto
 // or PlaceWorkers); a node's own placement key wins.
-//
-// A node that reads a stream from a streaming producer stays local too:
-// streams into workers are not implemented (streams out of workers are),
-// so such a node would have to wait for the whole stream first, which
-// changes the flow's behaviour (an endless stream would never end).
+// A node that reads a stream from a streaming producer may run on a
+// worker: the coordinator relays the chunks to it as they arrive, within
+// a credit window (see relay.go).
 func OnWorker(n *graph.Node, policy string) bool {
-	if Remotable(n.Spec) != "" || readsStream(n) {
+	if Remotable(n.Spec) != "" {
 		return false
 	}
 	switch n.Placement {
@@ -59,23 +57,19 @@ func OnWorker(n *graph.Node, policy string) bool {
 	return slices.Contains(n.Spec.Effects, registry.Exec) || slices.Contains(n.Spec.Effects, registry.Net)
 }
 
-// readsStream reports whether n has a stream input connected to a
-// streaming producer.
-func readsStream(n *graph.Node) bool {
-	for _, b := range n.Inputs {
-		if b.Stream && b.From.Node != nil && b.From.Node.Spec.Streams {
-			return true
-		}
-	}
-	return false
-}
-
 // ExecutorOptions configure an Executor.
 type ExecutorOptions struct {
 	// Placement is PlaceAuto (the default) or PlaceWorkers.
 	Placement string
-	// Window is the credit window of streamed chunks (default 256).
+	// Window is the credit window of streamed chunks (default 256), out
+	// of workers and into them.
 	Window int
+	// ReplayLimit is how much of each stream read by a node on a worker
+	// the coordinator keeps to restart the node's generation on another
+	// worker if its worker dies (default DefaultReplayLimit bytes, as
+	// registry.SizeOf counts them). Past it, losing that worker fails
+	// the run.
+	ReplayLimit int64
 	// Logger receives the executor's diagnostics.
 	Logger *slog.Logger
 	// Dir is the directory of the flow file: nodes resolve relative
@@ -116,6 +110,9 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	}
 	if opts.Window <= 0 {
 		opts.Window = 256
+	}
+	if opts.ReplayLimit <= 0 {
+		opts.ReplayLimit = DefaultReplayLimit
 	}
 	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, lost: make(chan struct{})}
 	if e.log == nil {
@@ -324,6 +321,15 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	if err != nil {
 		return fmt.Errorf("the inputs cannot be sent to a worker: %w", err)
 	}
+	var relayFailed <-chan error
+	var rl *relay
+	if len(t.Live) > 0 {
+		if rl, err = e.startRelay(ctx, t, nr); err != nil {
+			return e.connErr(err)
+		}
+		defer rl.stop()
+		relayFailed = rl.failed
+	}
 	// The task is queued without waiting here for the server's
 	// acknowledgement: a failed or lost one shows on queued below, and a
 	// run's result cannot come before its task is stored.
@@ -357,12 +363,18 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			if !rs.accept(&res) {
 				continue
 			}
+			if rl != nil {
+				rl.finish(res.Cancelled)
+			}
 			return applyResult(&res, nr.Out)
 		case err := <-queued:
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
 			return e.connErr(fmt.Errorf("queueing the run: %w", err))
+		case err := <-relayFailed:
+			e.cancelRemote(t)
+			return err
 		case <-ctx.Done():
 			e.cancelRemote(t)
 			return context.Cause(ctx)
@@ -387,7 +399,8 @@ func (e *Executor) cancelRemote(t *task) {
 }
 
 // newTask describes the run for a worker: its parameters and input
-// values; stream inputs are read to their end first.
+// values; stream inputs from streaming producers are relayed live (Live),
+// other stream inputs are read (they have ended) and sent with the task.
 func (e *Executor) newTask(ctx context.Context, nr engine.NodeRun) (*task, error) {
 	n := nr.Node
 	key := fmt.Sprintf("%s/%d", n.ID, nr.Generation)
@@ -402,6 +415,10 @@ func (e *Executor) newTask(ctx context.Context, nr engine.NodeRun) (*task, error
 		t.Inputs = append(t.Inputs, name)
 		if nr.In.Defaulted(name) {
 			t.Defaulted = append(t.Defaulted, name)
+		}
+		if liveInput(b) {
+			t.Live = append(t.Live, name)
+			continue
 		}
 		if b.Spec.Stream {
 			s := nr.In.Stream(name)
@@ -449,6 +466,8 @@ func applyResult(res *result, out registry.Outputs) error {
 		return registry.ErrDone
 	case kindCancelled:
 		return fmt.Errorf("%w: on the worker", registry.ErrCancelled)
+	case kindCut:
+		return fmt.Errorf("%w: %s", registry.ErrInterrupted, res.Error)
 	}
 	return errors.New(res.Error)
 }

@@ -66,7 +66,11 @@ type task struct {
 	Values    map[string]any   `json:"values,omitempty"`
 	Streams   map[string][]any `json:"streams,omitempty"`
 	Defaulted []string         `json:"defaulted,omitempty"`
-	// Window is the credit window of a streamed run's chunks.
+	// Live names the stream inputs the coordinator relays as they
+	// arrive (relay.go); message i of flowrun.in is about Live[i].
+	Live []string `json:"live,omitempty"`
+	// Window is the credit window of a streamed run's chunks, out of the
+	// worker and into it.
 	Window int `json:"window,omitempty"`
 }
 
@@ -92,6 +96,11 @@ const (
 	kindStop      = "stop"
 	kindDone      = "done"
 	kindCancelled = "cancelled"
+	// kindCut: the run ended because a stream it read was interrupted
+	// upstream; kindAborted (never published): the coordinator replaced
+	// the attempt by another.
+	kindCut     = "cut"
+	kindAborted = "aborted"
 )
 
 // A result is what a worker reports for a task.
@@ -102,6 +111,8 @@ type result struct {
 	Chunks  int            `json:"chunks"`
 	Kind    string         `json:"kind,omitempty"`
 	Error   string         `json:"error,omitempty"`
+	// Cancelled lists the live stream inputs the run cancelled.
+	Cancelled []string `json:"cancelled,omitempty"`
 }
 
 // A chunk is one chunk of a streamed run.

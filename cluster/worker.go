@@ -71,6 +71,7 @@ type Worker struct {
 	// run around the state write; true makes the worker behave as if it
 	// died there: no result, no ack, no more heartbeats.
 	crash    func(point string, t *task) bool
+	liveIn   atomic.Int64
 	draining bool
 	runners  sync.WaitGroup
 	runsCtx  context.Context
@@ -158,6 +159,10 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 
 // Executed returns how many node runs the worker ran.
 func (w *Worker) Executed() int64 { return w.executed.Load() }
+
+// LiveStreams returns how many stream inputs the worker's runs read as
+// they arrived, relayed by the coordinator from a streaming producer.
+func (w *Worker) LiveStreams() int64 { return w.liveIn.Load() }
 
 // Types returns the node types the worker serves.
 func (w *Worker) Types() []string { return w.types }
@@ -399,6 +404,14 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key stri
 		_ = m.TermWithReason("run cancelled")
 		return
 	}
+	if res.Kind == kindAborted {
+		// The coordinator gave the task to another worker's attempt
+		// (this one was presumed dead): the task is that delivery's now,
+		// so neither the result nor an ack nor a nak is this one's.
+		w.forget(key)
+		w.log.Debug("run aborted: replaced by another attempt", "node", t.Node, "generation", t.Gen+1)
+		return
+	}
 	if act == actRun && st != nil {
 		if w.crashAt("before-state", t, key) {
 			return
@@ -532,6 +545,14 @@ func (w *Worker) runNode(ctx context.Context, t *task, st *stateRun) (res result
 		}
 		defer io.closeCredit()
 	}
+	if len(t.Live) > 0 {
+		defer io.closeLive()
+		if err := io.openLive(); err != nil {
+			res.Kind, res.Error = kindFail, err.Error()
+			return res
+		}
+		w.liveIn.Add(int64(len(t.Live)))
+	}
 	err = safeRun(ctx, node, io)
 	if st != nil {
 		if serr := st.save(node, t.Type); serr != nil && err == nil {
@@ -549,11 +570,21 @@ func (w *Worker) runNode(ctx context.Context, t *task, st *stateRun) (res result
 		err = io.err
 	}
 	res.Outputs, res.Chunks = io.outputs, io.sent
+	for _, s := range io.live {
+		if s.isCancelled() {
+			res.Cancelled = append(res.Cancelled, s.name)
+		}
+	}
 	var se *registry.StopError
 	switch {
+	case io.aborted():
+		res.Kind = kindAborted
 	case err == nil:
 	case context.Cause(ctx) == errRunCancelled:
 		res.Kind = kindCancelled
+	case errors.Is(err, registry.ErrCancelled):
+		// Cut short because a stream it read was interrupted upstream.
+		res.Kind, res.Error = kindCut, err.Error()
 	case errors.As(err, &se):
 		res.Kind, res.Error = kindStop, se.Reason
 	case errors.Is(err, registry.ErrStop):
@@ -602,11 +633,22 @@ type remoteIO struct {
 	credit  chan int
 	granted int
 	sub     *nats.Subscription
+
+	// live holds the stream inputs relayed by the coordinator (t.Live).
+	live      []*liveStream
+	liveSub   *nats.Subscription
+	abortCh   chan struct{}
+	abortOnce sync.Once
 }
 
 func (io *remoteIO) Value(name string) any { return io.t.Values[name] }
 
 func (io *remoteIO) Stream(name string) registry.Stream {
+	for _, s := range io.live {
+		if s.name == name {
+			return s
+		}
+	}
 	if cs, ok := io.t.Streams[name]; ok {
 		return &sliceStream{chunks: cs}
 	}

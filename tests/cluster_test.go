@@ -50,14 +50,20 @@ func TestConformanceCluster(t *testing.T) {
 		t.Errorf("no stateful node of the suite ran on workers")
 	}
 	t.Logf("%d stateful nodes ran on workers", stateful)
-	var n int64
+	var n, live int64
 	for _, w := range workers {
 		n += w.Executed()
+		live += w.LiveStreams()
 	}
 	if n < int64(len(files)) {
 		t.Errorf("the workers ran %d node runs for %d cases: the suite did not run on them", n, len(files))
 	}
-	t.Logf("the workers ran %d node runs", n)
+	// The stream readers of the streaming cases (st*, sc*, mc*, x*) run
+	// on workers too, reading their streams as they arrive.
+	if live < 20 {
+		t.Errorf("the workers' runs read %d streams relayed as they arrived: stream readers did not run on workers", live)
+	}
+	t.Logf("the workers ran %d node runs, reading %d streams as they arrived", n, live)
 }
 
 // statefulOnWorkers returns how many stateful nodes of a conformance
