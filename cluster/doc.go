@@ -10,6 +10,8 @@
 //	flowrun.result.<run>.<node>.<gen>.<try>   FLOWRUN_RESULTS, one message per subject
 //	flowrun.chunk.<run>.<node>.<gen>.<try>    core: a streamed run's chunks
 //	flowrun.credit.<run>.<node>.<gen>.<try>.<attempt>  core: the coordinator's credit window
+//	flowrun.in.<run>.<node>.<gen>.<try>.<attempt>  core: chunks relayed to a stream input on a worker
+//	flowrun.incredit.<run>.<node>.<gen>.<try>  core: that attempt's credit window and cancel
 //	flowrun.cancel.<run>                      core: cancel one run's node runs, or all
 //
 // Workers announce the node types they serve in the KV bucket
