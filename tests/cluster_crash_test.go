@@ -20,8 +20,8 @@ import (
 )
 
 // crashFlow cycles through exec (step), a local math.inc and a streaming
-// exec (lines) that emits three chunks per run; total and count are
-// stateful nodes placed on workers, whose state moves from worker to
+// exec (lines) that emits three chunks per run; total, count and history
+// are stateful nodes placed on workers, whose state moves from worker to
 // worker. Every run of step appends its input to $CRASH_LOG, so the test
 // counts the runs executed twice.
 const crashFlow = `version: 1
@@ -50,6 +50,15 @@ nodes:
   count:
     type: state.counter
     after: [step]
+    placement: worker
+  words:
+    type: text.format
+    inputs: {n: step}
+    with: {template: "question {n}"}
+  history:
+    type: chat.history
+    inputs: {prompt: words}
+    with: {max_turns: 5}
     placement: worker
 `
 
