@@ -26,23 +26,27 @@ const (
 )
 
 // ExitCode maps the error a command returned to flowrun's exit code: nil is
-// [ExitOK]; a node error ([engine.NodeError]) is [ExitFailure], even when its
-// cause is a context error; an interruption (wrapping [engine.ErrInterrupted] or
-// [context.Canceled]) is [ExitInterrupted]; a usage error or an invalid
-// flow ([graph.ErrorList]) is [ExitUsage]; everything else, node errors
-// and I/O errors included, is [ExitFailure].
+// [ExitOK]; an interrupted run is [ExitInterrupted], even when a node then
+// failed to close; a node error ([engine.NodeError]) is [ExitFailure], even
+// when its cause is a context error; an interruption (wrapping
+// [engine.ErrInterrupted] or [context.Canceled]) is [ExitInterrupted]; a
+// usage error or an invalid flow ([graph.ErrorList]) is [ExitUsage];
+// everything else, node errors and I/O errors included, is [ExitFailure].
 func ExitCode(err error) int {
 	var (
-		reported *reportedError
-		usage    *usageError
-		invalid  graph.ErrorList
-		nodeErr  *engine.NodeError
+		reported    *reportedError
+		interrupted *interruptedError
+		usage       *usageError
+		invalid     graph.ErrorList
+		nodeErr     *engine.NodeError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &reported):
 		return reported.code
+	case errors.As(err, &interrupted):
+		return ExitInterrupted
 	case errors.As(err, &nodeErr):
 		return ExitFailure
 	case errors.Is(err, engine.ErrInterrupted), errors.Is(err, context.Canceled):
@@ -81,3 +85,41 @@ type reportedError struct {
 func (e *reportedError) Error() string { return e.err.Error() }
 
 func (e *reportedError) Unwrap() error { return e.err }
+
+// An interruptedError ends a run that was interrupted (SIGTERM, or SIGINT
+// where it stops the flow). errs are what else went wrong as the flow shut
+// down, such as a node that failed to close: they are reported, but the
+// interruption decides the exit code ([ExitInterrupted]).
+type interruptedError struct {
+	errs []error
+}
+
+// newInterruptedError returns the error of an interrupted run whose
+// engine error was err (nil, [engine.ErrInterrupted], or that joined
+// with close errors).
+func newInterruptedError(err error) *interruptedError {
+	parts := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		parts = joined.Unwrap()
+	}
+	e := &interruptedError{}
+	for _, p := range parts {
+		if p != nil && p != engine.ErrInterrupted {
+			e.errs = append(e.errs, p)
+		}
+	}
+	return e
+}
+
+func (e *interruptedError) Error() string {
+	if len(e.errs) == 0 {
+		return engine.ErrInterrupted.Error()
+	}
+	return engine.ErrInterrupted.Error() + "; " + errors.Join(e.errs...).Error()
+}
+
+// Unwrap returns what else went wrong, then [engine.ErrInterrupted]: Main
+// reports them in that order, the interruption last.
+func (e *interruptedError) Unwrap() []error {
+	return append(append([]error(nil), e.errs...), engine.ErrInterrupted)
+}

@@ -32,6 +32,8 @@ func TestExitCode(t *testing.T) {
 		{"interrupted", engine.ErrInterrupted, ExitInterrupted},
 		{"wrapped interrupted", fmt.Errorf("run: %w", engine.ErrInterrupted), ExitInterrupted},
 		{"context canceled", context.Canceled, ExitInterrupted},
+		{"interrupted run", newInterruptedError(nil), ExitInterrupted},
+		{"interrupted run whose node failed to close", newInterruptedError(errors.Join(engine.ErrInterrupted, &engine.NodeError{Node: "a", Closing: true, Err: errors.New("flush")})), ExitInterrupted},
 		{"reported invalid", &reportedError{code: ExitUsage, err: invalid}, ExitUsage},
 		{"reported io error", &reportedError{code: ExitFailure, err: invalid}, ExitFailure},
 	}

@@ -218,8 +218,8 @@ func (p *program) runAction(c *ucli.Context) error {
 		opts.Events = eventsw
 	}
 	res, err := p.runWithSignals(c.Context, flow, opts)
-	if err == nil && res.Reason == engine.ReasonInterrupted {
-		err = engine.ErrInterrupted
+	if res != nil && res.Reason == engine.ReasonInterrupted {
+		err = newInterruptedError(err)
 	}
 	if cfg.printFinal && res != nil {
 		if perr := writeFinal(p.stdout, flow, res); perr != nil {
