@@ -16,12 +16,13 @@ func fileWriteSpec() registry.Spec {
 			"A string is written as is, any other value as JSON; with newline a line end follows. " +
 			"A relative path is relative to the directory of the flow file; the directory must exist. " +
 			"The output is the path, so that a reader can run after the writer.\n\n" +
-			"Replacing is atomic: the content goes to a temporary file next to the target (.<name>.<random>" + atomicfile.TempSuffix + "), " +
+			"Replacing is atomic: the content goes to a temporary file next to the target (.<name>.<pid>-<random>" + atomicfile.TempSuffix + "), " +
 			"which is synced to disk and renamed over the target, so a reader, a crash or a kill -9 sees the whole old " +
 			"or the whole new content, never a cut file. The directory must therefore be writable. The file keeps its " +
 			"permission bits (a new one gets 0666 less the umask) but becomes the writer's, and a hard link to it " +
 			"keeps the old content; a symbolic link is followed. A cancelled run removes its temporary file and leaves " +
-			"the target as it was; only a killed process can leave one behind. A path that is not a regular file " +
+			"the target as it was; only a killed process can leave one behind, and the next completed write of the same " +
+			"target removes those whose process is gone. A path that is not a regular file " +
 			"(/dev/stdout, a named pipe) is written in place. Appending is not atomic: a kill can leave part of the " +
 			"value appended.",
 		Inputs: []registry.Input{

@@ -31,9 +31,11 @@ import (
 const chunkSize = 1 << 20
 
 // TempSuffix ends the names of the temporary files: a file named
-// ".<target>.<random>"+TempSuffix in the target's directory. One is left
-// behind only when the writing process is killed before it could remove
-// it; it can then be deleted.
+// ".<target>.<pid>-<random>"+TempSuffix in the target's directory, where
+// pid is the writing process's ID (decimal) and random is base 36. One is
+// left behind only when the writing process is killed before it could
+// remove it. The next write of the same target that completes removes it
+// (see WriteString), and it can be deleted by hand.
 const TempSuffix = ".flowrun-tmp"
 
 // maxLinks bounds the symbolic links followed to find the real target.
@@ -53,6 +55,13 @@ const maxLinks = 40
 // Once the rename has happened the write is complete and ctx is no longer
 // looked at. Errors are *fs.PathError values naming path, not the temporary
 // file.
+//
+// A completed write then removes the temporary files that writers of the
+// same target which were killed left behind: those whose name has exactly
+// the form of TempSuffix's for this target and whose process no longer
+// exists on this machine (on Unix; elsewhere nothing is removed). The
+// temporary file of a writer still running, in this process or another,
+// is left alone, and so is anything else.
 func WriteString(ctx context.Context, path, content string) error {
 	target, err := resolve(path)
 	if err != nil {
@@ -106,7 +115,61 @@ func WriteString(ctx context.Context, path, content string) error {
 	if err := syncDir(dir); err != nil {
 		return &fs.PathError{Op: "write", Path: path, Err: fmt.Errorf("the file was replaced, but syncing its directory failed: %w", unwrap(err))}
 	}
+	removeStale(dir, filepath.Base(target))
 	return nil
+}
+
+// removeStale removes, as well as it can, the temporary files of base in
+// dir whose writer process is gone.
+func removeStale(dir, base string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if pid, ok := tempPID(e.Name(), base); ok && pid != os.Getpid() && processGone(pid) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// tempName returns the name of a temporary file of base for this process.
+func tempName(base string) string {
+	return "." + base + "." + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64(), 36) + TempSuffix
+}
+
+// tempPID reports whether name is the name of a temporary file of base
+// (see TempSuffix), and the ID of the process that wrote it.
+func tempPID(name, base string) (int, bool) {
+	mid, ok := strings.CutPrefix(name, "."+base+".")
+	if !ok {
+		return 0, false
+	}
+	if mid, ok = strings.CutSuffix(mid, TempSuffix); !ok {
+		return 0, false
+	}
+	pidText, random, ok := strings.Cut(mid, "-")
+	if !ok || !allIn(pidText, "0123456789") || !allIn(random, "0123456789abcdefghijklmnopqrstuvwxyz") {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, true
+}
+
+// allIn reports whether s is not empty and made only of bytes of set.
+func allIn(s, set string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		if !strings.ContainsRune(set, rune(s[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // resolve follows symbolic links from path to the file they name, which
@@ -133,7 +196,7 @@ func resolve(path string) (string, error) {
 // perm (less the umask).
 func createTemp(dir, base string, perm fs.FileMode) (*os.File, error) {
 	for try := 0; ; try++ {
-		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)+TempSuffix)
+		name := filepath.Join(dir, tempName(base))
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err == nil || !errors.Is(err, fs.ErrExist) || try == 100 {
 			return f, err
