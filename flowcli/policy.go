@@ -9,8 +9,8 @@ import (
 	"github.com/flowrun/flowrun/registry"
 )
 
-// denyFlag and allowFlag return the --deny and --allow flags of run and
-// validate.
+// denyFlag and allowFlag return the --deny and --allow flags of run,
+// validate, test and the cluster worker.
 func denyFlag() ucli.Flag {
 	return &ucli.StringSliceFlag{Name: "deny", Usage: "refuse the node types with any of these effects: `LIST` of exec, read, write, net, terminal, comma-separated (repeatable); exec is refused whatever is denied"}
 }

@@ -27,6 +27,10 @@ PATH may be a test file, a flow (its FLOW_test.yaml runs), a directory
 (every *_test.yaml below it, skipping directories named .* and
 node_modules) or a glob; the default is the current directory.
 
+--deny and --allow refuse node types by their effects, as in "flowrun
+run", except in the nodes a case mocks: a case in which a node that is
+not mocked has a refused type fails without running.
+
 Failures are file:line:col: case "name": what: expected X, got Y, at the
 expectation's position in the test file, with a diff for long values.
 
@@ -39,6 +43,7 @@ Examples:
    flowrun test -v --run 'two turns' flows/chatbot_test.yaml
    flowrun test --format junit flows/ > flow-tests.xml
    flowrun test --format github flows/ # annotations in GitHub Actions
+   flowrun test --deny net,exec flows/ # a node that is not mocked may not use the network or run programs
    flowrun test --update flows/loop_test.yaml`
 
 func (p *program) testCommand() *ucli.Command {
@@ -52,6 +57,8 @@ func (p *program) testCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "run", Usage: "run only the cases whose name matches `REGEX`"},
 			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also list the cases that passed, and the output of those that failed", DisableDefaultText: true},
 			&ucli.BoolFlag{Name: "update", Usage: "rewrite the expected values of failed equality expectations with what the flow produced", DisableDefaultText: true},
+			denyFlag(),
+			allowFlag(),
 			rootFlag(),
 			maxFileSizeFlag(),
 		},
@@ -67,6 +74,9 @@ func (p *program) testAction(c *ucli.Context) error {
 	if err := p.parseMaxFileSize(c, helpName(c)); err != nil {
 		return err
 	}
+	if err := p.parsePolicy(c, helpName(c)); err != nil {
+		return err
+	}
 	var run *regexp.Regexp
 	if s := c.String("run"); s != "" {
 		if run, err = regexp.Compile(s); err != nil {
@@ -78,12 +88,12 @@ func (p *program) testAction(c *ucli.Context) error {
 		args = []string{"."}
 	}
 	files, missing := testFiles(args)
-	reg, err := p.newRegistry()
+	reg, err := p.allTypes()
 	if err != nil {
 		return err
 	}
 	runner, err := flowtest.New(flowtest.Options{Registry: reg, Run: run, Update: c.Bool("update"), Getenv: p.getenv,
-		Root: c.String("root"), MaxFileSize: p.maxFileSize})
+		Root: c.String("root"), MaxFileSize: p.maxFileSize, Policy: p.policy})
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,12 @@ type Options struct {
 	// MaxFileSize bounds test, flow and subflow files (0:
 	// graph.DefaultMaxFileSize).
 	MaxFileSize int64
+	// Policy refuses the node types whose effects it does not allow, as
+	// `flowrun run --deny/--allow` do, except in the nodes a case mocks,
+	// which have no effects: a case in which a node that is not mocked
+	// has a refused type fails without running, naming the node. The
+	// zero Policy allows everything.
+	Policy registry.Policy
 }
 
 // A Runner runs test files. Create it with [New]; it is safe to use from
@@ -222,6 +228,26 @@ const (
 	maxEvents = 32 << 20
 )
 
+// refused returns a failure for each node of flow that tc does not mock
+// and whose type the policy refuses.
+func (r *Runner) refused(flow *graph.Flow, tc *testCase) []*Failure {
+	if r.opts.Policy.IsZero() {
+		return nil
+	}
+	var fs []*Failure
+	for _, n := range flow.Nodes {
+		if slices.ContainsFunc(tc.mocks, func(m *mock) bool { return m.id == n.ID }) {
+			continue
+		}
+		if err := r.opts.Policy.Check(n.Spec); err != nil {
+			fs = append(fs, &Failure{Pos: tc.pos, Case: tc.name, What: "effects",
+				Expected: "only node types the policy (--deny, --allow) allows, or mocks",
+				Got:      fmt.Sprintf("node %q (%s) at %s, whose type is refused: %v; mock it in the case, or allow the effect", n.ID, n.Type, n.Pos, err)})
+		}
+	}
+	return fs
+}
+
 // runCase runs one case. It returns the case's result, or the problems
 // that make the case invalid (its flow, or a name that is not in it), and
 // the edits --update would make.
@@ -282,6 +308,10 @@ func (r *Runner) runCase(ctx context.Context, s *suite, tc *testCase, srcs map[s
 	}
 	if errs := checkRefs(flow, tc); len(errs) > 0 {
 		return nil, errs, nil
+	}
+	if refused := r.refused(flow, tc); len(refused) > 0 {
+		cr.Failures = refused
+		return cr, nil, nil
 	}
 	for _, n := range flow.Nodes {
 		for _, m := range tc.mocks {
