@@ -23,7 +23,9 @@ import (
 // exec (lines) that emits three chunks per run; total, count and history
 // are stateful nodes placed on workers, whose state moves from worker to
 // worker. Every run of step appends its input to $CRASH_LOG, so the test
-// counts the runs executed twice.
+// counts the runs executed twice. A step whose worker is SIGKILLed before
+// it wrote the program's stdin leaves an orphaned sh reading end of file:
+// "read l || exit 1" keeps that one from logging an empty input.
 const crashFlow = `version: 1
 nodes:
   step:
@@ -31,7 +33,7 @@ nodes:
     inputs: {n: inc}
     defaults: {n: 0}
     with:
-      command: [sh, -c, 'read l; n=$(printf %s "$l" | tr -dc 0-9); echo "$n" >> "$CRASH_LOG"; echo $((n + 1))']
+      command: [sh, -c, 'read l || exit 1; n=$(printf %s "$l" | tr -dc 0-9); echo "$n" >> "$CRASH_LOG"; echo $((n + 1))']
       output: json
       pass_env: [CRASH_LOG]
   inc:
@@ -184,7 +186,8 @@ func TestClusterWorkersSIGKILLed(t *testing.T) {
 	}
 	execs, distinct := countLines(t, clusterLog)
 	if distinct != gens {
-		t.Errorf("step ran for %d distinct inputs on workers, want %d", distinct, gens)
+		data, _ := os.ReadFile(clusterLog)
+		t.Errorf("step ran for %d distinct inputs on workers, want %d; its log:\n%q", distinct, gens, data)
 	}
 	if kills == 0 {
 		t.Errorf("no worker was killed")
