@@ -51,7 +51,24 @@ type rawNode struct {
 	with     []*entry
 	defaults []*entry
 	after    []*entry
-	policy   policy
+	// pol holds the policy keys written, if any (see policy).
+	pol *policy
+}
+
+// policy returns the policy keys written on the node.
+func (n *rawNode) policy() policy {
+	if n.pol == nil {
+		return policy{}
+	}
+	return *n.pol
+}
+
+// setPolicy returns the node's policy keys, to write one.
+func (n *rawNode) setPolicy() *policy {
+	if n.pol == nil {
+		n.pol = &policy{}
+	}
+	return n.pol
 }
 
 // A policy holds a node's error and run limits; the *Set fields say which
@@ -214,19 +231,23 @@ func readNode(id string, pos Pos, t *tree, errs *ErrorList) *rawNode {
 		}
 	}
 	if oe, ok := t.get("on_error").value().(string); ok {
-		n.policy.onError, n.policy.onErrorSet = oe, true
+		p := n.setPolicy()
+		p.onError, p.onErrorSet = oe, true
 	}
 	if mg := t.get("max_generations"); mg != nil {
 		if v, ok := mg.val.(int); ok {
-			n.policy.maxGenerations, n.policy.maxGenSet = v, true
+			p := n.setPolicy()
+			p.maxGenerations, p.maxGenSet = v, true
 		}
 	}
 	if pl := t.get("placement"); pl != nil {
-		n.policy.placement, _ = pl.val.(string)
-		n.policy.placementAt = placeOf(pl)
+		p := n.setPolicy()
+		p.placement, _ = pl.val.(string)
+		p.placementAt = placeOf(pl)
 	}
 	if rt := t.get("retry"); rt != nil {
-		n.policy.retry, n.policy.retrySet = readRetry(rt, errs), true
+		p := n.setPolicy()
+		p.retry, p.retrySet = readRetry(rt, errs), true
 	}
 	return n
 }

@@ -104,7 +104,8 @@ func (l *loader) buildMember(sc *scope, rn *rawNode) member {
 		sc.members[rn.id] = &member{raw: rn, broken: true}
 		return member{raw: rn, broken: true}
 	}
-	p := rn.policy.inherit(sc.policy)
+	own := rn.policy()
+	p := own.inherit(sc.policy)
 	n := &Node{
 		ID:             sc.prefix + rn.id,
 		Type:           spec.Type,
@@ -114,11 +115,11 @@ func (l *loader) buildMember(sc *scope, rn *rawNode) member {
 		OnError:        p.onError,
 		Retry:          p.retry,
 		MaxGenerations: p.maxGenerations,
-		Placement:      rn.policy.placement,
+		Placement:      own.placement,
 	}
 	if n.Placement == PlaceWorker {
 		if why := NotOnWorker(spec); why != "" {
-			l.errs.addAt(rn.policy.placementAt, "placement: worker: node type %s cannot run on a worker: %s; remove the key or write placement: local", rn.typ, why)
+			l.errs.addAt(own.placementAt, "placement: worker: node type %s cannot run on a worker: %s; remove the key or write placement: local", rn.typ, why)
 		}
 	}
 	n.setTypePos(rn.typePos)
@@ -200,7 +201,7 @@ func (l *loader) openSubflow(sc *scope, rn *rawNode) *scope {
 		return nil // its errors are reported in its own file
 	}
 	child := newScope(pf.raw, len(pf.raw.nodes), sc.prefix+rn.id+"/", sc, rn, append(slices.Clip(sc.chain), path))
-	child.policy = rn.policy.inherit(sc.policy)
+	child.policy = rn.policy().inherit(sc.policy)
 	return child
 }
 
