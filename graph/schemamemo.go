@@ -134,7 +134,7 @@ func shapeKey(buf *bytes.Buffer, shapes map[string]*typeShape, n *tree) []byte {
 	ts := shapes[typ]
 	buf.WriteByte('{')
 	for i, k := range n.keys {
-		buf.WriteString(strconv.Quote(k))
+		writeString(buf, k)
 		buf.WriteByte(':')
 		v := n.kids[i]
 		props, ok := ts.section(k)
@@ -145,7 +145,7 @@ func shapeKey(buf *bytes.Buffer, shapes map[string]*typeShape, n *tree) []byte {
 		}
 		buf.WriteByte('{')
 		for j, p := range v.keys {
-			buf.WriteString(strconv.Quote(p))
+			writeString(buf, p)
 			buf.WriteByte(':')
 			how, known := props[p]
 			if !known {
@@ -199,13 +199,22 @@ func writeAbstract(buf *bytes.Buffer, v *tree, how abstraction) {
 	writeValue(buf, v)
 }
 
+// writeString writes s as its length and its bytes: unambiguous, and
+// cheaper than quoting it.
+func writeString(buf *bytes.Buffer, s string) {
+	var n [20]byte
+	buf.Write(strconv.AppendInt(n[:0], int64(len(s)), 10))
+	buf.WriteByte('"')
+	buf.WriteString(s)
+}
+
 // writeValue writes v as it is (a canonical form, not necessarily JSON).
 func writeValue(buf *bytes.Buffer, v *tree) {
 	switch v.kind {
 	case mapKind:
 		buf.WriteByte('{')
 		for i, k := range v.keys {
-			buf.WriteString(strconv.Quote(k))
+			writeString(buf, k)
 			buf.WriteByte(':')
 			writeValue(buf, v.kids[i])
 			buf.WriteByte(',')
@@ -225,7 +234,7 @@ func writeValue(buf *bytes.Buffer, v *tree) {
 		case bool:
 			buf.WriteString(strconv.FormatBool(x))
 		case string:
-			buf.WriteString(strconv.Quote(x))
+			writeString(buf, x)
 		case int:
 			buf.WriteString(strconv.Itoa(x))
 		case float64:

@@ -94,7 +94,12 @@ func (l *loader) buildMember(sc *scope, rn *rawNode) member {
 		return *m
 	}
 	spec, ok := l.lookup(rn.typ)
-	if reason, refused := l.reg.Refused(rn.typ); !ok && refused {
+	var reason string
+	refused := false
+	if !ok {
+		reason, refused = l.reg.Refused(rn.typ)
+	}
+	if refused {
 		l.errs.Add(rn.typePos, "%s", refusedMessage(rn.id, rn.typ, reason))
 		sc.members[rn.id] = &member{raw: rn, broken: true}
 		return member{raw: rn, broken: true}
