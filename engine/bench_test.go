@@ -74,6 +74,31 @@ func BenchmarkChain(b *testing.B) {
 	}
 }
 
+// BenchmarkChainResults runs a chain of 100,000 nodes once each, as
+// flowrun run --max-generations 1 does on graph's BenchmarkLoad100k
+// flow: with the per-node results (Result.Final and Generations) and
+// without (Options.NoNodeResults, what the command asks for without
+// --print-final). Compare their bytes allocated per run (-benchmem).
+func BenchmarkChainResults(b *testing.B) {
+	const n = 100_000
+	bl := newBuilder(b, testRegistry(nil)).node("n0", "plusone", "x:=0")
+	for i := 1; i < n; i++ {
+		bl.node(fmt.Sprintf("n%d", i), "plusone", fmt.Sprintf("x=n%d", i-1))
+	}
+	flow := bl.build()
+	for _, noResults := range []bool{false, true} {
+		b.Run(fmt.Sprintf("NoNodeResults=%v", noResults), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := Run(b.Context(), flow, Options{MaxGenerations: 1, NoNodeResults: noResults})
+				if err != nil || (res.Final == nil) != noResults {
+					b.Fatalf("err %v", err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkFanOut(b *testing.B) {
 	const consumers = 100
 	bl := newBuilder(b, testRegistry(nil)).node("src", "count", "n:=10000")
