@@ -366,6 +366,7 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			if rl != nil {
 				rl.finish(res.Cancelled)
 			}
+			nr.RanOn(res.Worker)
 			return applyResult(&res, nr.Out)
 		case err := <-queued:
 			if ctx.Err() != nil {

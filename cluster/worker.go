@@ -440,7 +440,7 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key stri
 	}
 	data, _ := json.Marshal(res)
 	w.finish(m, t, data, key)
-	w.log.Debug("run", "run_id", t.Run, "node", t.Node, "type", t.Type, "generation", t.Gen+1, "took", time.Since(start), "kind", res.Kind)
+	w.log.Debug("run", "worker", w.opts.ID, "run_id", t.Run, "node", t.Node, "type", t.Type, "generation", t.Gen+1, "took", time.Since(start), "kind", res.Kind)
 }
 
 // finish publishes a result and acknowledges its task.

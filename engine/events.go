@@ -18,7 +18,8 @@ import (
 // failed run "error", and for a run that ended the flow "stop": why
 // (control.stop's reason, or the stop error). A run cut short by an
 // interrupt or by the end of the flow has "cut": true and no outputs,
-// since its values are not passed on.
+// since its values are not passed on. An end event of a run that another
+// process ran (a worker of the cluster package) has "worker": its name.
 type eventLog struct {
 	mu  sync.Mutex
 	w   *bufio.Writer
@@ -45,6 +46,7 @@ type event struct {
 	Error     string         `json:"error,omitempty"`
 	Stop      string         `json:"stop,omitempty"`
 	Cut       bool           `json:"cut,omitempty"`
+	Worker    string         `json:"worker,omitempty"`
 }
 
 func (l *eventLog) write(e *event) {
@@ -84,7 +86,7 @@ func (l *eventLog) end(ru *run, err error) {
 	if l == nil {
 		return
 	}
-	e := &event{Event: "end", Node: ru.node.n.ID, Run: ru.gen + 1}
+	e := &event{Event: "end", Node: ru.node.n.ID, Run: ru.gen + 1, Worker: ru.worker}
 	if ru.cut {
 		e.Cut = true // its values are not passed on
 	} else {

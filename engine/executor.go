@@ -35,6 +35,18 @@ type NodeRun struct {
 	// In and Out are the run's inputs and outputs.
 	In  registry.Inputs
 	Out registry.Outputs
+
+	ru *run // nil when built outside the engine
+}
+
+// RanOn records which worker ran the run: the end record of the run in
+// the event log carries it as "worker". An executor that ships runs to
+// other processes calls it with the worker named in the run's result;
+// runs in this process have no worker.
+func (nr NodeRun) RanOn(worker string) {
+	if nr.ru != nil {
+		nr.ru.worker = worker
+	}
 }
 
 // LocalExecutor runs every node in the calling goroutine, the engine's

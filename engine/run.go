@@ -61,6 +61,8 @@ type run struct {
 	stopNote   string
 	stopReason string // the registry.StopError's reason, if any
 	done       bool   // the node has nothing more to give: discard this run
+	// worker names the worker process that ran it ([NodeRun.RanOn]).
+	worker string
 }
 
 var (
@@ -80,7 +82,7 @@ func newRun(r *Runner, ns *nodeState) *run {
 		clear(ru.finals)
 		ru.gen, ru.ctx, ru.emitted, ru.misuse, ru.tooLarge = ns.gen, r.ctx, 0, nil, nil
 		ru.reported, ru.failure, ru.stop, ru.done, ru.cut = false, nil, false, false, false
-		ru.stopNote, ru.stopReason = "", ""
+		ru.stopNote, ru.stopReason, ru.worker = "", "", ""
 		ru.interrupted.Store(false)
 		return ru
 	}
@@ -339,7 +341,7 @@ func (ru *run) call() (stack string, err error) {
 		}
 	}()
 	if ex := ru.r.opts.Executor; ex != nil {
-		return "", ex.Execute(ru.ctx, NodeRun{Node: ru.node.n, Impl: ru.node.impl, Generation: ru.gen, In: ru, Out: ru})
+		return "", ex.Execute(ru.ctx, NodeRun{Node: ru.node.n, Impl: ru.node.impl, Generation: ru.gen, In: ru, Out: ru, ru: ru})
 	}
 	return "", ru.node.impl.Run(ru.ctx, ru, ru)
 }

@@ -1,9 +1,12 @@
 package tests
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/flowrun/flowrun/builtin"
 	"github.com/flowrun/flowrun/cluster"
+	"github.com/flowrun/flowrun/flowcli"
 	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
@@ -36,6 +40,9 @@ func TestConformanceCluster(t *testing.T) {
 		t.Fatalf("no conformance cases: %v", err)
 	}
 	stateful := 0 // stateful nodes the suite places on workers
+	// ranOn counts the end events that name each worker (--events
+	// records which worker ran each run).
+	ranOn := map[string]int64{}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
@@ -43,17 +50,37 @@ func TestConformanceCluster(t *testing.T) {
 				t.Skip(why)
 			}
 			stateful += statefulOnWorkers(t, file)
-			runCase(t, file, "--nats", url, "--placement", "workers", "--worker-wait", "30s")
+			r := runCase(t, file, "--nats", url, "--placement", "workers", "--worker-wait", "30s")
+			for _, ev := range r.events {
+				w, ok := ev["worker"]
+				if !ok {
+					continue
+				}
+				if ev["event"] != "end" {
+					t.Errorf("a %v event names a worker: %v", ev["event"], ev)
+				}
+				id, _ := w.(string)
+				if !slices.ContainsFunc(workers, func(w *cluster.Worker) bool { return w.ID() == id }) {
+					t.Errorf("event names worker %q, which is none of the workers: %v", w, ev)
+				}
+				ranOn[id]++
+			}
 		})
 	}
 	if stateful == 0 {
 		t.Errorf("no stateful node of the suite ran on workers")
 	}
 	t.Logf("%d stateful nodes ran on workers", stateful)
-	var n, live int64
+	var n, live, named int64
 	for _, w := range workers {
 		n += w.Executed()
 		live += w.LiveStreams()
+		named += ranOn[w.ID()]
+		// A worker may run more than the event log shows (a run cancelled
+		// when the flow ended has no result), never less.
+		if ranOn[w.ID()] > w.Executed() {
+			t.Errorf("the event logs name worker %s for %d runs; it ran %d", w.ID(), ranOn[w.ID()], w.Executed())
+		}
 	}
 	if n < int64(len(files)) {
 		t.Errorf("the workers ran %d node runs for %d cases: the suite did not run on them", n, len(files))
@@ -64,6 +91,10 @@ func TestConformanceCluster(t *testing.T) {
 		t.Errorf("the workers' runs read %d streams relayed as they arrived: stream readers did not run on workers", live)
 	}
 	t.Logf("the workers ran %d node runs, reading %d streams as they arrived", n, live)
+	if named < int64(len(files)) {
+		t.Errorf("the event logs name a worker for %d runs of %d cases: --events does not record the workers", named, len(files))
+	}
+	t.Logf("the event logs name a worker for %d runs (%v)", named, ranOn)
 }
 
 // statefulOnWorkers returns how many stateful nodes of a conformance
@@ -142,4 +173,85 @@ func startCluster(t *testing.T, n int) (string, []*cluster.Worker) {
 		ns.WaitForShutdown()
 	})
 	return url, workers
+}
+
+// TestWorkerLogsEachRun runs "flowrun worker --log-level debug" and a
+// flow on it, and checks the worker logged one line per run it took,
+// naming itself, the node and the generation, and that the event log's
+// end records name it.
+func TestWorkerLogsEachRun(t *testing.T) {
+	ns, err := cluster.StartServer(cluster.ServerOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	url := ns.ClientURL()
+	ctx, stop := context.WithCancel(t.Context())
+	var log lockedBuffer
+	workerDone := make(chan int, 1)
+	go func() {
+		workerDone <- flowcli.Main(ctx, []string{"flowrun", "worker", "--nats", url, "--name", "wd", "--log-level", "debug", "--log-format", "json"}, nil, strings.NewReader(""), &log, &log)
+	}()
+	stopWorker := sync.OnceValue(func() int { stop(); return <-workerDone })
+	defer stopWorker()
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "flow.yaml")
+	const src = `version: 1
+nodes:
+  step:
+    type: exec
+    inputs: {n: step}
+    defaults: {n: 0}
+    with:
+      command: [sh, -c, 'read l; n=$(printf %s "$l" | tr -dc 0-9); echo $((n + 1))']
+      output: json
+`
+	if err := os.WriteFile(flow, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	events := filepath.Join(dir, "events.jsonl")
+	var stdout, stderr bytes.Buffer
+	code := flowcli.Main(t.Context(), []string{"flowrun", "run", "--nats", url, "--worker-wait", "30s", "--max-generations", "3", "--events", events, flow}, nil, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr.String())
+	}
+	if code := stopWorker(); code != 0 {
+		t.Fatalf("worker: exit %d\n%s", code, log.String())
+	}
+
+	var gens []float64
+	for _, line := range strings.Split(log.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "run" {
+			continue
+		}
+		if rec["level"] != "DEBUG" || rec["worker"] != "wd" || rec["node"] != "step" || rec["type"] != "exec" {
+			t.Errorf("run record: %v", rec)
+		}
+		g, _ := rec["generation"].(float64)
+		gens = append(gens, g)
+	}
+	if !slices.Equal(gens, []float64{1, 2, 3}) {
+		t.Errorf("the worker logged runs of generations %v, want [1 2 3]\n%s", gens, log.String())
+	}
+	data, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev["event"] == "end" {
+			ends++
+			if ev["worker"] != "wd" {
+				t.Errorf("end event without the worker's name: %s", line)
+			}
+		}
+	}
+	if ends != 3 {
+		t.Errorf("%d end events, want 3", ends)
+	}
 }

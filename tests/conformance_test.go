@@ -46,7 +46,12 @@ func TestConformance(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			runCase(t, file)
+			r := runCase(t, file)
+			for _, ev := range r.events {
+				if w, ok := ev["worker"]; ok {
+					t.Errorf("a local run's event names a worker (%v): %v", w, ev)
+				}
+			}
 		})
 	}
 }
@@ -59,7 +64,9 @@ type caseRun struct {
 	events []map[string]any
 }
 
-func runCase(t *testing.T, file string, extra ...string) {
+// runCase runs the case in file with the extra run flags, checks its
+// expectations and returns what the run did.
+func runCase(t *testing.T, file string, extra ...string) *caseRun {
 	ar, err := txtar.ParseFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +130,7 @@ func runCase(t *testing.T, file string, extra ...string) {
 	if t.Failed() {
 		t.Logf("stderr:\n%s", r.stderr)
 	}
+	return &r
 }
 
 func lines(data []byte) []string {
