@@ -31,6 +31,10 @@ func httpRequestSpec() registry.Spec {
 			"headers_env adds headers whose values come from environment variables (for API keys), " +
 			"read when the node runs; an unset variable is an error. The whole request, body included, " +
 			"must finish within timeout.\n\n" +
+			"Every request carries the header Idempotency-Key: <flow run>/<node>/<generation>, the same when the run is " +
+			"retried or, on a cluster, delivered again to another worker after the one running it died, so that an API " +
+			"that deduplicates by it (Stripe's, or any following the IETF Idempotency-Key draft) acts once; a header of " +
+			"that name in headers replaces it.\n\n" +
 			"Redirects are followed up to max_redirects times. Credentials stay with their origin: on a redirect to " +
 			"another origin (another scheme, host or port, a subdomain included) the request loses its Authorization, " +
 			"Cookie and Proxy-Authorization headers, every header set through headers_env, and every header whose " +
@@ -176,6 +180,10 @@ func (n *httpNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key := registry.IdempotencyKey(in); key != "" {
+		// The headers input may replace it.
+		req.Header.Set(registry.IdempotencyHeader, key)
 	}
 	headers, ok := in.Value("headers").(map[string]any)
 	if !ok && in.Value("headers") != nil {

@@ -41,7 +41,8 @@ func llmChatSpec() registry.Spec {
 			"Failures before the first piece of text (connection errors, timeouts, HTTP 408/409/429/5xx) are retried " +
 			"twice with backoff, honouring Retry-After. A stream that ends before the server said the answer was " +
 			"complete, an error from the server, or exhausted retries fail the run with one line naming the server " +
-			"and the cause. When the run is cancelled (Ctrl-C, or a consumer stops reading) it returns at once, " +
+			"and the cause. Every request carries the header Idempotency-Key: <flow run>/<node>/<generation>, the same " +
+			"on its retries and, on a cluster, when the run is delivered again to another worker. When the run is cancelled (Ctrl-C, or a consumer stops reading) it returns at once, " +
 			"closing the request; the pieces emitted so far remain the accumulation of out.\n\n" +
 			"Redirects are followed up to max_redirects times; on a redirect to another origin (another scheme, host " +
 			"or port) the API key and every header holding a secret stay behind, and a redirect from HTTPS to plain " +
@@ -334,6 +335,7 @@ func (n *llmChatNode) Run(ctx context.Context, in registry.Inputs, out registry.
 		MaxTokens:              n.maxTokens,
 		UseMaxCompletionTokens: n.completion,
 		IncludeUsage:           n.includeUsage,
+		IdempotencyKey:         registry.IdempotencyKey(in),
 	}
 	res, err := n.client.Stream(ctx, req, func(d llm.Delta) error {
 		if d.Reasoning != "" {

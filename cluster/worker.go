@@ -663,6 +663,11 @@ func (io *remoteIO) Defaulted(name string) bool { return slices.Contains(io.t.De
 
 func (io *remoteIO) Generation() int { return io.t.Gen }
 
+// IdempotencyKey implements registry.Keyed: the task's run/node/gen, the
+// same on every worker the task is delivered to, and the same as the
+// coordinator's for a run it keeps local.
+func (io *remoteIO) IdempotencyKey() string { return io.t.key() }
+
 func (io *remoteIO) Set(name string, v any) { io.outputs[name] = v }
 
 // Needed implements registry.Needed: the coordinator decides what it

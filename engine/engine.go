@@ -69,6 +69,10 @@ type Options struct {
 	// allocate a map per node when it ends. It cannot be combined with
 	// KeepFinals.
 	NoNodeResults bool
+	// RunID names this run of the flow: in the log ("run_id") and in the
+	// runs' idempotency keys (registry.IdempotencyKey). Empty means a new
+	// random id.
+	RunID string
 }
 
 // How a flow ended (Result.Reason).
@@ -161,7 +165,10 @@ func New(flow *graph.Flow, opts Options) (*Runner, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	r.log = r.log.With("run_id", newRunID())
+	if r.opts.RunID == "" {
+		r.opts.RunID = newRunID()
+	}
+	r.log = r.log.With("run_id", r.opts.RunID)
 	if opts.Events != nil {
 		r.events = newEventLog(opts.Events)
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/flowrun/flowrun/registry"
 )
 
 // recordingExecutor delegates to LocalExecutor and records every run it
@@ -45,5 +48,52 @@ func TestExecutorSeesEveryRunOnceWithSameResult(t *testing.T) {
 	want := []string{"a@0", "b@0", "a@1", "b@1", "a@2", "b@2"}
 	if !reflect.DeepEqual(ex.runs, want) {
 		t.Errorf("executor saw runs %v, want %v", ex.runs, want)
+	}
+}
+
+// keyExecutor records the idempotency key of every run it is handed.
+type keyExecutor struct {
+	mu   sync.Mutex
+	keys []string
+}
+
+func (e *keyExecutor) Execute(ctx context.Context, nr NodeRun) error {
+	e.mu.Lock()
+	e.keys = append(e.keys, registry.IdempotencyKey(nr.In))
+	e.mu.Unlock()
+	return LocalExecutor{}.Execute(ctx, nr)
+}
+
+func TestRunsHaveIdempotencyKeys(t *testing.T) {
+	flow := func() *builder {
+		return newBuilder(t, testRegistry(nil)).
+			node("a", "plusone", "x<-b").
+			node("b", "plusone", "x=a").
+			withDefault("a", "x", 0)
+	}
+	ex := &keyExecutor{}
+	if _, err := flow().run(t.Context(), Options{MaxGenerations: 2, Executor: ex, RunID: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"r1/a/0", "r1/b/0", "r1/a/1", "r1/b/1"}
+	if !reflect.DeepEqual(ex.keys, want) {
+		t.Errorf("keys %v, want %v", ex.keys, want)
+	}
+
+	// Without a RunID, each run of the flow gets its own.
+	var prefixes []string
+	for range 2 {
+		ex := &keyExecutor{}
+		if _, err := flow().run(t.Context(), Options{MaxGenerations: 1, Executor: ex}); err != nil {
+			t.Fatal(err)
+		}
+		id, rest, _ := strings.Cut(ex.keys[0], "/")
+		if id == "" || rest != "a/0" || ex.keys[1] != id+"/b/0" {
+			t.Fatalf("keys %v: want <run id>/a/0, <run id>/b/0", ex.keys)
+		}
+		prefixes = append(prefixes, id)
+	}
+	if prefixes[0] == prefixes[1] {
+		t.Errorf("two runs of the flow have the same run id %q", prefixes[0])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,7 @@ type run struct {
 var (
 	_ registry.Inputs  = (*run)(nil)
 	_ registry.Outputs = (*run)(nil)
+	_ registry.Keyed   = (*run)(nil)
 )
 
 func newRun(r *Runner, ns *nodeState) *run {
@@ -175,6 +177,11 @@ func (ru *run) Defaulted(name string) bool {
 
 // Generation implements registry.Inputs.
 func (ru *run) Generation() int { return ru.gen }
+
+// IdempotencyKey implements registry.Keyed.
+func (ru *run) IdempotencyKey() string {
+	return ru.r.opts.RunID + "/" + ru.node.n.ID + "/" + strconv.Itoa(ru.gen)
+}
 
 func (ru *run) output(name string) (int, bool) {
 	if outs := ru.node.outputs; len(outs) == 1 && outs[0].Name == name {

@@ -205,6 +205,9 @@ func (p *program) runAction(c *ucli.Context) error {
 		NoNodeResults:  !cfg.printFinal, // only --print-final reads them
 		MaxValueBytes:  cfg.maxValue,
 	}
+	if cr != nil {
+		opts.RunID = cr.exec.RunID() // one name for the run on workers and here
+	}
 	var (
 		events  *os.File
 		eventsw *secret.Writer

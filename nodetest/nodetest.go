@@ -195,6 +195,10 @@ type In struct {
 	// OnEmit, when not nil, is called for every chunk accepted by Emit,
 	// on the goroutine that called Emit, before Emit returns.
 	OnEmit func(output string, chunk any)
+	// IdempotencyKey is what registry.IdempotencyKey returns for the run
+	// (the engine gives "<flow run>/<node>/<generation>"); empty means
+	// the inputs do not know it, as outside the engine.
+	IdempotencyKey string
 }
 
 // A Result is what one run did.
@@ -365,6 +369,9 @@ func (i *inputs) Defaulted(name string) bool {
 }
 
 func (i *inputs) Generation() int { return i.node.gen }
+
+// IdempotencyKey implements registry.Keyed.
+func (i *inputs) IdempotencyKey() string { return i.in.IdempotencyKey }
 
 // A Source feeds a stream input: a fixed list of chunks ([Chunks]) or a
 // channel the test writes to while the node runs ([Chan]).

@@ -22,6 +22,13 @@
 // Set is the accumulation of its chunks: strings concatenate, numbers add,
 // lists concatenate, anything else gives the list of chunks.
 //
+// A run may happen more than once: a retry policy runs it again, and on a
+// cluster a run whose worker died is delivered to another worker. A node
+// with side effects outside the flow (a payment, a message, a paid API
+// call) passes on [IdempotencyKey](in), "<flow run>/<node>/<generation>",
+// which is the same every time, to a service that deduplicates by it;
+// http.request and llm.chat send it as the [IdempotencyHeader] header.
+//
 // # Values
 //
 // Values are JSON-shaped: nil, bool, string, []any, map[string]any and

@@ -89,6 +89,10 @@ type Request struct {
 	// IncludeUsage asks for a final usage chunk
 	// (stream_options.include_usage).
 	IncludeUsage bool
+	// IdempotencyKey, when not empty, is sent as the Idempotency-Key
+	// header, the same on every retry, so that a server that supports it
+	// answers a repeated request once.
+	IdempotencyKey string
 }
 
 // A Delta is one piece of the answer as it arrives. Reasoning text (the
@@ -256,7 +260,7 @@ func (c *Client) Stream(ctx context.Context, req Request, onDelta func(Delta) er
 	for attempt := 0; ; attempt++ {
 		res = Result{Attempts: attempt + 1}
 		delivered := false
-		hdr, err := c.attempt(ctx, body, &res, func(d Delta) error {
+		hdr, err := c.attempt(ctx, body, req.IdempotencyKey, &res, func(d Delta) error {
 			delivered = true
 			return onDelta(d)
 		})
@@ -317,7 +321,7 @@ func (e *callbackError) Error() string { return e.err.Error() }
 
 // attempt makes one request. It returns the response headers (nil when
 // none arrived) for the retry decision.
-func (c *Client) attempt(ctx context.Context, body []byte, res *Result, onDelta func(Delta) error) (http.Header, error) {
+func (c *Client) attempt(ctx context.Context, body []byte, key string, res *Result, onDelta func(Delta) error) (http.Header, error) {
 	server := c.Endpoint()
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -328,6 +332,9 @@ func (c *Client) attempt(ctx context.Context, body []byte, res *Result, onDelta 
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "text/event-stream")
+	if key != "" {
+		hreq.Header.Set("Idempotency-Key", key)
+	}
 	if c.APIKey != "" {
 		hreq.Header.Set("Authorization", "Bearer "+c.APIKey)
 	}
