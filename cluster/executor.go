@@ -89,6 +89,11 @@ type Executor struct {
 
 	mu    sync.Mutex
 	tries map[string]int // node/gen -> dispatches so far
+	// poison holds, by the stream sequence of its task, the channel of
+	// each run waiting on a worker, where the server's advisory that it
+	// gave up delivering the task arrives.
+	poison    map[uint64]chan int
+	poisonSub *nats.Subscription
 
 	wmu     sync.Mutex
 	resSub  *nats.Subscription
@@ -114,7 +119,7 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	if opts.ReplayLimit <= 0 {
 		opts.ReplayLimit = DefaultReplayLimit
 	}
-	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, lost: make(chan struct{})}
+	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, poison: map[uint64]chan int{}, lost: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -129,7 +134,28 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	if e.kv, err = ensureStreams(ctx, e.js); err != nil {
 		return nil, err
 	}
+	if e.poisonSub, err = nc.Subscribe(subjMaxDeliveries, e.onMaxDeliveries); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// onMaxDeliveries hands the server's advisory that it stopped delivering
+// a task to the run waiting for it.
+func (e *Executor) onMaxDeliveries(m *nats.Msg) {
+	var adv maxDeliveriesAdvisory
+	if json.Unmarshal(m.Data, &adv) != nil {
+		return
+	}
+	e.mu.Lock()
+	ch := e.poison[adv.StreamSeq]
+	e.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- adv.Deliveries:
+		default:
+		}
+	}
 }
 
 // RunID returns the id of the flow run in subjects and message ids.
@@ -271,6 +297,7 @@ func (e *Executor) Close() error {
 		_ = e.resSub.Unsubscribe()
 	}
 	e.wmu.Unlock()
+	_ = e.poisonSub.Unsubscribe()
 	if !e.nc.IsConnected() {
 		return nil
 	}
@@ -342,9 +369,19 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		return e.connErr(fmt.Errorf("queueing the run: %w", err))
 	}
 	queued := f.Err()
+	stored := f.Ok()
+	poison := make(chan int, 1)
+	var seq uint64 // the task's stream sequence, once stored
 	e.mu.Lock()
 	e.dispatched++
 	e.mu.Unlock()
+	defer func() {
+		if seq != 0 {
+			e.mu.Lock()
+			delete(e.poison, seq)
+			e.mu.Unlock()
+		}
+	}()
 	rs := &remoteStream{e: e, t: t, out: nr.Out}
 	for {
 		select {
@@ -376,12 +413,33 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		case err := <-relayFailed:
 			e.cancelRemote(t)
 			return err
+		case pa := <-stored:
+			// The server's advisory that it gave up on the task names
+			// it by this sequence.
+			stored, seq = nil, pa.Sequence
+			e.mu.Lock()
+			e.poison[seq] = poison
+			e.mu.Unlock()
+		case n := <-poison:
+			e.dropTask(seq)
+			e.cancelRemote(t)
+			return fmt.Errorf("the queue gave up on the run after delivering it %d times: each worker that took it died or stopped before it ended (flowrun worker --max-deliveries sets the count)", n)
 		case <-ctx.Done():
 			e.cancelRemote(t)
 			return context.Cause(ctx)
 		case <-e.lost:
 			return e.lostErr
 		}
+	}
+}
+
+// dropTask deletes a task the queue stopped delivering: it would stay in
+// the stream otherwise.
+func (e *Executor) dropTask(seq uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s, err := e.js.Stream(ctx, TasksStream); err == nil {
+		_ = s.DeleteMsg(ctx, seq)
 	}
 }
 

@@ -36,6 +36,11 @@ type WorkerOptions struct {
 	// AckWait is how long a run may go without the worker's heartbeat
 	// before another worker gets it (default DefaultAckWait).
 	AckWait time.Duration
+	// MaxDeliveries is how many times the queue delivers a run before it
+	// gives up on it and the coordinator fails the flow run (default
+	// DefaultMaxDeliveries). It is a setting of the node types' shared
+	// consumers: give every worker the same.
+	MaxDeliveries int
 	// Env is handed to every node's constructor. A nil Env.Getenv means
 	// the worker process's environment ([registry.OSEnv]).
 	Env registry.Env
@@ -98,6 +103,9 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 	}
 	if opts.AckWait <= 0 {
 		opts.AckWait = DefaultAckWait
+	}
+	if opts.MaxDeliveries <= 0 {
+		opts.MaxDeliveries = DefaultMaxDeliveries
 	}
 	if opts.ID == "" {
 		host, _ := os.Hostname()
@@ -210,7 +218,7 @@ func (w *Worker) Run(ctx, hardStop context.Context) error {
 			FilterSubject: subjTask + ".*." + token(typ),
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       w.opts.AckWait,
-			MaxDeliver:    -1,
+			MaxDeliver:    w.opts.MaxDeliveries,
 			MaxAckPending: 10_000,
 		})
 		if err != nil {
@@ -321,7 +329,9 @@ func (w *Worker) onCancel(m *nats.Msg) {
 
 // hand gives a task to a free runner, or sends it back to the queue when
 // the worker is draining or stopping. It is the consumers' callback: it
-// blocks while every runner is busy, as the worker's concurrency wants.
+// blocks while every runner is busy, as the worker's concurrency wants,
+// heartbeating the task meanwhile so that it is not delivered again
+// (every delivery counts against MaxDeliveries).
 func (w *Worker) hand(tasks chan<- jetstream.Msg, quit <-chan struct{}, m jetstream.Msg) {
 	w.mu.Lock()
 	draining := w.draining
@@ -332,10 +342,24 @@ func (w *Worker) hand(tasks chan<- jetstream.Msg, quit <-chan struct{}, m jetstr
 	}
 	select {
 	case tasks <- m:
-	case <-quit:
-		_ = m.Nak()
-	case <-w.runsCtx.Done():
-		_ = m.Nak()
+		return
+	default:
+	}
+	beat := time.NewTicker(w.opts.AckWait / 3)
+	defer beat.Stop()
+	for {
+		select {
+		case tasks <- m:
+			return
+		case <-quit:
+			_ = m.Nak()
+			return
+		case <-w.runsCtx.Done():
+			_ = m.Nak()
+			return
+		case <-beat.C:
+			_ = m.InProgress()
+		}
 	}
 }
 

@@ -103,6 +103,7 @@ Examples:
 			&ucli.StringSliceFlag{Name: "types", Usage: "serve only these node types: `LIST`, comma-separated (repeatable)"},
 			&ucli.IntFlag{Name: "concurrency", Value: 4, Usage: "run up to `N` node runs at once"},
 			&ucli.DurationFlag{Name: "ack-wait", Value: cluster.DefaultAckWait, Usage: "hand a run to another worker after `DURATION` without this worker's heartbeat"},
+			&ucli.IntFlag{Name: "max-deliveries", Value: cluster.DefaultMaxDeliveries, Usage: "deliver a run at most `N` times (workers that died or stopped while holding it), then fail the flow run; give every worker the same"},
 			&ucli.StringFlag{Name: "log-level", Value: "info", Usage: "log `LEVEL`: debug (one line per run), info, warn or error"},
 			&ucli.StringFlag{Name: "log-format", Value: "text", Usage: "log `FORMAT` on stderr: text or json"},
 			&ucli.StringFlag{Name: "name", Usage: "the worker's `NAME` in logs (default: host-pid-random)"},
@@ -122,6 +123,9 @@ func (p *program) workerAction(c *ucli.Context) error {
 	}
 	if err := p.parsePolicy(c, cmd); err != nil {
 		return err
+	}
+	if n := c.Int("max-deliveries"); n < 1 {
+		return usagef(cmd, "--max-deliveries %d: want 1 or more", n)
 	}
 	logger, err := newLogger(p.stderr, c.String("log-level"), c.String("log-format"))
 	if err != nil {
@@ -150,7 +154,7 @@ func (p *program) workerAction(c *ucli.Context) error {
 	env := p.nodeEnv(logger)
 	env.Getenv = p.getenv
 	w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{
-		Registry: reg, Types: types, Concurrency: c.Int("concurrency"), AckWait: c.Duration("ack-wait"),
+		Registry: reg, Types: types, Concurrency: c.Int("concurrency"), AckWait: c.Duration("ack-wait"), MaxDeliveries: c.Int("max-deliveries"),
 		Env: env, Logger: logger, ID: c.String("name"),
 	})
 	if err != nil {
