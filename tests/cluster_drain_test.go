@@ -1,0 +1,265 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/flowrun/flowrun/cluster"
+	"github.com/flowrun/flowrun/flowcli"
+)
+
+// gateFlow has independent exec nodes whose program, on a worker started
+// with $GATE set, says it started on the $START fifo and waits for a line
+// on the $GO fifo; on any other worker it ends at once.
+func gateFlow(nodes ...string) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nnodes:\n")
+	for _, n := range nodes {
+		fmt.Fprintf(&b, `  %s:
+    type: exec
+    with:
+      command: [sh, -c, 'if [ -n "$GATE" ]; then echo started > "$START"; read x < "$GO"; fi; echo 1']
+      output: json
+      pass_env: [GATE, START, GO]
+`, n)
+	}
+	return b.String()
+}
+
+// drainRig is a server, the fifos of gateFlow and the flowrun binary.
+type drainRig struct {
+	t          *testing.T
+	bin, url   string
+	dir        string
+	start, go_ string
+	started    chan struct{}
+}
+
+func newDrainRig(t *testing.T) *drainRig {
+	r := &drainRig{t: t, bin: buildFlowrun(t), dir: t.TempDir(), started: make(chan struct{}, 16)}
+	ns, err := cluster.StartServer(cluster.ServerOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	r.url = ns.ClientURL()
+	r.start, r.go_ = filepath.Join(r.dir, "start"), filepath.Join(r.dir, "go")
+	for _, f := range []string{r.start, r.go_} {
+		if err := syscall.Mkfifo(f, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Read-write: the open does not wait for a writer, and the reader
+	// sees no end of file between the programs that write to it.
+	sf, err := os.OpenFile(r.start, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sf.Close() })
+	go func() {
+		sc := bufio.NewScanner(sf)
+		for sc.Scan() {
+			r.started <- struct{}{}
+		}
+	}()
+	return r
+}
+
+// worker starts "flowrun worker" named name; gated workers hold their
+// runs until release. Its stderr lines arrive on the returned channel.
+func (r *drainRig) worker(name string, gated bool) (*exec.Cmd, <-chan string) {
+	cmd := exec.Command(r.bin, "worker", "--nats", r.url, "--name", name, "--concurrency", "1", "--ack-wait", "10m")
+	cmd.Env = append(os.Environ(), "START="+r.start, "GO="+r.go_)
+	if gated {
+		cmd.Env = append(cmd.Env, "GATE=1")
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	r.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, lines
+}
+
+// waitLine waits for a stderr line containing s, failing if the worker
+// ends first.
+func (r *drainRig) waitLine(lines <-chan string, s string) {
+	r.t.Helper()
+	for l := range lines {
+		if strings.Contains(l, s) {
+			return
+		}
+	}
+	r.t.Fatalf("the worker ended without logging %q", s)
+}
+
+// release lets one gated program go on.
+func (r *drainRig) release() {
+	f, err := os.OpenFile(r.go_, os.O_WRONLY, 0)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.WriteString(f, "go\n"); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// run runs the flow with --events in a goroutine; the returned function
+// waits for it and returns the end events' worker per node.
+func (r *drainRig) run(src string) func() map[string]string {
+	flow, events := filepath.Join(r.dir, "flow.yaml"), filepath.Join(r.dir, "events.jsonl")
+	if err := os.WriteFile(flow, []byte(src), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	type outcome struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		code := flowcli.Main(r.t.Context(), []string{"flowrun", "run", "--nats", r.url, "--worker-wait", "30s", "--print-final", "json", "--events", events, flow},
+			nil, strings.NewReader(""), &stdout, &stderr)
+		done <- outcome{code, stdout.String(), stderr.String()}
+	}()
+	return func() map[string]string {
+		o := <-done
+		if o.code != 0 {
+			r.t.Fatalf("run: exit %d\n%s", o.code, o.stderr)
+		}
+		var final map[string]map[string]any
+		if err := json.Unmarshal([]byte(o.stdout), &final); err != nil {
+			r.t.Fatalf("final values %q: %v", o.stdout, err)
+		}
+		data, err := os.ReadFile(events)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		ranOn := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var ev struct{ Event, Node, Worker string }
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				r.t.Fatal(err)
+			}
+			if ev.Event == "end" {
+				if _, twice := ranOn[ev.Node]; twice {
+					r.t.Errorf("node %s ended twice", ev.Node)
+				}
+				ranOn[ev.Node] = ev.Worker
+			}
+		}
+		for node := range ranOn {
+			if out := final[node]["out"]; out != 1.0 {
+				r.t.Errorf("%s.out = %v, want 1", node, out)
+			}
+		}
+		return ranOn
+	}
+}
+
+// TestWorkerSIGINTDrains sends SIGINT to a "flowrun worker" process that
+// holds a run in flight and buffered tasks: it hands the buffered tasks
+// back at once (another worker runs them: the first worker's ack wait is
+// 10 minutes, so the test would hang if they waited for it), finishes
+// the run in flight, whose result is applied, and exits 0.
+func TestWorkerSIGINTDrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	r := newDrainRig(t)
+	// The server announces every task a worker hands back (a nak).
+	nc, err := nats.Connect(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var naks atomic.Int32
+	sub, err := nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.>", func(*nats.Msg) { naks.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	wa, waLog := r.worker("wa", true)
+	r.waitLine(waLog, "worker ready")
+	wait := r.run(gateFlow("n1", "n2", "n3"))
+	<-r.started // wa holds one run; it took or will take the others too
+	if err := wa.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLine(waLog, "draining")
+	_, wbLog := r.worker("wb", false)
+	r.waitLine(wbLog, "worker ready")
+	r.release()
+	ranOn := wait()
+	if err := wa.Wait(); err != nil {
+		t.Errorf("wa after SIGINT: %v, want exit 0", err)
+	}
+	byWorker := map[string]int{}
+	for _, w := range ranOn {
+		byWorker[w]++
+	}
+	if len(ranOn) != 3 || byWorker["wa"] != 1 || byWorker["wb"] != 2 {
+		t.Errorf("runs by worker %v (%v), want n1..n3 once each: one on wa (in flight at SIGINT), two on wb", byWorker, ranOn)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("runs by worker %v; wa handed back %d tasks it held", ranOn, naks.Load())
+}
+
+// TestWorkerSecondSIGINTCancels sends SIGINT twice to a "flowrun worker"
+// process holding a run: the second signal cancels the run in flight (the
+// program never released is killed), the worker hands it back and exits
+// 0, and another worker runs it.
+func TestWorkerSecondSIGINTCancels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	r := newDrainRig(t)
+	wa, waLog := r.worker("wa", true)
+	r.waitLine(waLog, "worker ready")
+	wait := r.run(gateFlow("n1"))
+	<-r.started
+	if err := wa.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLine(waLog, "draining")
+	if err := wa.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for range waLog {
+		// Its log ends when it exits.
+	}
+	if err := wa.Wait(); err != nil {
+		t.Errorf("wa after a second SIGINT: %v, want exit 0", err)
+	}
+	_, wbLog := r.worker("wb", false)
+	r.waitLine(wbLog, "worker ready")
+	if ranOn := wait(); len(ranOn) != 1 || ranOn["n1"] != "wb" {
+		t.Errorf("n1 ran on %v, want once, on wb", ranOn)
+	}
+}
