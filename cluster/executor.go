@@ -103,12 +103,19 @@ type Executor struct {
 	lost     chan struct{}
 	lostErr  error
 
+	// rmu guards recheck (closed and replaced by Reconnected) and
+	// results (the results stream, looked up on first use).
+	rmu     sync.Mutex
+	recheck chan struct{}
+	results jetstream.Stream
+
 	// Dispatched counts the node runs shipped to workers.
 	dispatched int
 }
 
 // NewExecutor prepares an executor for one flow run on nc. Call
-// LostConnection from nc's ClosedHandler, and Close when the run ended.
+// LostConnection from nc's ClosedHandler, Reconnected from its
+// ReconnectHandler, and Close when the run ended.
 func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Executor, error) {
 	if opts.Placement == "" {
 		opts.Placement = PlaceAuto
@@ -119,7 +126,7 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	if opts.ReplayLimit <= 0 {
 		opts.ReplayLimit = DefaultReplayLimit
 	}
-	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, poison: map[uint64]chan int{}, lost: make(chan struct{})}
+	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, poison: map[uint64]chan int{}, lost: make(chan struct{}), recheck: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -174,6 +181,59 @@ func (e *Executor) LostConnection(err error) {
 		e.lostErr = err
 		close(e.lost)
 	})
+}
+
+// Reconnected makes every node run waiting on a worker look its result
+// up in the results stream: a result published while the connection was
+// down never reached the coordinator's subscription, but it is stored.
+func (e *Executor) Reconnected() {
+	e.rmu.Lock()
+	close(e.recheck)
+	e.recheck = make(chan struct{})
+	e.rmu.Unlock()
+}
+
+// recheckSignal returns the channel the next Reconnected closes.
+func (e *Executor) recheckSignal() <-chan struct{} {
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	return e.recheck
+}
+
+// resultRecheck is how often a node run waiting on a worker looks its
+// result up in the results stream even without a reconnect: a safety net
+// for a result its subscription missed otherwise (one published just
+// before the subscription was renewed on a reconnect but stored just
+// after the lookup, one dropped by a slow subscription).
+const resultRecheck = 10 * time.Second
+
+// storedResult returns the result of the run with subject suffix from
+// the results stream, or nil when none is stored (yet) or the lookup
+// failed.
+func (e *Executor) storedResult(ctx context.Context, suffix string) *nats.Msg {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	e.rmu.Lock()
+	s := e.results
+	e.rmu.Unlock()
+	if s == nil {
+		var err error
+		if s, err = e.js.Stream(ctx, ResultsStream); err != nil {
+			e.log.Debug("cannot look up the results stream", "error", err)
+			return nil
+		}
+		e.rmu.Lock()
+		e.results = s
+		e.rmu.Unlock()
+	}
+	raw, err := s.GetLastMsgForSubject(ctx, subjResult+"."+suffix)
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrMsgNotFound) {
+			e.log.Debug("cannot look up a stored result", "subject", subjResult+"."+suffix, "error", err)
+		}
+		return nil
+	}
+	return &nats.Msg{Subject: raw.Subject, Data: raw.Data}
 }
 
 // RemoteTypes returns the node types of flow that run on workers, sorted.
@@ -383,28 +443,23 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		}
 	}()
 	rs := &remoteStream{e: e, t: t, out: nr.Out}
+	// A result comes on ch, or, when the subscription missed it, from the
+	// results stream after a reconnect or a long wait. The first accepted
+	// is applied and the others are dropped: all are results of this same
+	// (node, generation, try), and the stream keeps the first one stored.
+	recheck := e.recheckSignal()
+	safety := time.NewTimer(resultRecheck)
+	defer safety.Stop()
 	for {
+		var m *nats.Msg
 		select {
-		case m := <-ch:
-			if strings.HasPrefix(m.Subject, subjChunk+".") {
-				if err := rs.chunk(ctx, m.Data); err != nil {
-					e.cancelRemote(t)
-					return err
-				}
-				continue
-			}
-			var res result
-			if err := decodeJSON(m.Data, &res); err != nil {
-				return fmt.Errorf("undecodable result from a worker: %w", err)
-			}
-			if !rs.accept(&res) {
-				continue
-			}
-			if rl != nil {
-				rl.finish(res.Cancelled)
-			}
-			nr.RanOn(res.Worker)
-			return applyResult(&res, nr.Out)
+		case m = <-ch:
+		case <-recheck:
+			recheck = e.recheckSignal()
+			m = e.storedResult(ctx, suffix)
+		case <-safety.C:
+			safety.Reset(resultRecheck)
+			m = e.storedResult(ctx, suffix)
 		case err := <-queued:
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
@@ -430,6 +485,28 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		case <-e.lost:
 			return e.lostErr
 		}
+		if m == nil {
+			continue
+		}
+		if strings.HasPrefix(m.Subject, subjChunk+".") {
+			if err := rs.chunk(ctx, m.Data); err != nil {
+				e.cancelRemote(t)
+				return err
+			}
+			continue
+		}
+		var res result
+		if err := decodeJSON(m.Data, &res); err != nil {
+			return fmt.Errorf("undecodable result from a worker: %w", err)
+		}
+		if !rs.accept(&res) {
+			continue
+		}
+		if rl != nil {
+			rl.finish(res.Cancelled)
+		}
+		nr.RanOn(res.Worker)
+		return applyResult(&res, nr.Out)
 	}
 }
 

@@ -295,6 +295,13 @@ func (p *program) startCluster(c *ucli.Context, flow *graph.Flow, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
+	// Results published while the connection was down are looked up in
+	// the results stream.
+	cr.nc.SetReconnectHandler(func(*nats.Conn) {
+		if cr.exec != nil {
+			cr.exec.Reconnected()
+		}
+	})
 	cr.exec, err = cluster.NewExecutor(c.Context, cr.nc, cluster.ExecutorOptions{Placement: placement, Logger: logger, Dir: filepath.Dir(flow.File)})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,203 @@
+package cluster_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowrun/flowrun/cluster"
+	"github.com/flowrun/flowrun/engine"
+	"github.com/flowrun/flowrun/registry"
+)
+
+// A tcpProxy forwards connections to a server until cut: then it closes
+// them and refuses new ones until restored.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+	done   chan struct{}
+
+	mu    sync.Mutex
+	open  bool
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target, open: true, done: make(chan struct{})}
+	go p.serve()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-p.done
+		p.cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *tcpProxy) url() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *tcpProxy) serve() {
+	defer close(p.done)
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		var s net.Conn
+		if p.open {
+			s, err = net.Dial("tcp", p.target)
+		}
+		if s == nil || err != nil {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, s)
+		p.wg.Add(2)
+		p.mu.Unlock()
+		go func() { defer p.wg.Done(); _, _ = io.Copy(s, c); _ = s.Close() }()
+		go func() { defer p.wg.Done(); _, _ = io.Copy(c, s); _ = c.Close() }()
+	}
+}
+
+// cut closes the connections through the proxy and refuses new ones.
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.open = false
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *tcpProxy) restore() {
+	p.mu.Lock()
+	p.open = true
+	p.mu.Unlock()
+}
+
+// TestResultPublishedWhileCoordinatorReconnects: the worker's result is
+// published while the coordinator's connection is down, so the
+// coordinator's subscription never sees it; once reconnected, the
+// coordinator finds it in the results stream and the run completes with
+// it (it used to wait forever).
+func TestResultPublishedWhileCoordinatorReconnects(t *testing.T) {
+	url := server(t)
+	reg := builtins(t)
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	reg.MustRegister(registry.Spec{
+		Type:    "test.gate",
+		Doc:     "Says it started, waits for the test, outputs x+1.",
+		Inputs:  []registry.Input{{Name: "x"}},
+		Outputs: []registry.Output{{Name: "out"}},
+		New: func(registry.Config, registry.Env) (registry.Node, error) {
+			return nodeFunc(func(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+				started <- struct{}{}
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+				out.Set("out", in.Value("x").(int)+1)
+				return nil
+			}), nil
+		},
+	})
+	startWorkerWith(t, reg, url, "w1", nil)
+
+	proxy := startProxy(t, url[len("nats://"):])
+	var exp atomic.Pointer[cluster.Executor]
+	disconnected := make(chan struct{}, 1)
+	nc, err := nats.Connect(proxy.url(), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond), nats.ReconnectJitter(0, 0),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) {
+			select {
+			case disconnected <- struct{}{}:
+			default:
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { exp.Load().Reconnected() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp.Store(ex)
+	flow := load(t, reg, `version: 1
+nodes:
+  gate:
+    type: test.gate
+    defaults: {x: 41}
+    placement: worker
+`)
+	if err := ex.WaitForWorkers(t.Context(), flow, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// A direct connection sees the result once it is stored.
+	onc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onc.Close()
+	ojs, err := jetstream.New(onc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := ojs.OrderedConsumer(t.Context(), cluster.ResultsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"flowrun.result." + ex.RunID() + ".>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Bounded, so that the run fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	type outcome struct {
+		res *engine.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := engine.Run(ctx, flow, engine.Options{Executor: ex})
+		done <- outcome{res, err}
+	}()
+	<-started
+	// The task's acknowledgement was sent to the coordinator before the
+	// task reached the worker: the flush's PONG comes after it.
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	proxy.cut()
+	<-disconnected
+	close(release)
+	if _, err := stored.Next(); err != nil {
+		t.Fatalf("waiting for the result to be stored: %v", err)
+	}
+	proxy.restore()
+	o := <-done
+	if o.err != nil {
+		t.Fatalf("run: %v, want it to complete with the result stored while the coordinator was away", o.err)
+	}
+	if got := o.res.Final["gate"]["out"]; got != 42 {
+		t.Fatalf("gate's out = %v, want 42", got)
+	}
+	if err := ex.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
