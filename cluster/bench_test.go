@@ -203,11 +203,11 @@ func BenchmarkSlowExecScaling(b *testing.B) {
 	}
 }
 
-// BenchmarkStream measures chunks per second through a worker, with the
-// credit window (backpressure) on: a stream of 0..n-1 from a worker to
-// the coordinator (out), and from the coordinator to a reader on a
-// worker (in), read and checked in order by test.reader.
-func BenchmarkStream(b *testing.B) {
+// BenchmarkStreamThroughWorker measures chunks per second through a
+// worker, with the credit window (backpressure) on: a stream of 0..n-1
+// from a worker to the coordinator (out), and from the coordinator to a
+// reader on a worker (in), read and checked in order by test.reader.
+func BenchmarkStreamThroughWorker(b *testing.B) {
 	for _, dir := range []struct{ name, src, reader string }{
 		{"out", "worker", "local"},
 		{"in", "local", "worker"},

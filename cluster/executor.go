@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -621,38 +622,51 @@ type remoteStream struct {
 	forwarded []uint64 // hashes of the chunks forwarded, in order
 	attempt   string
 	seen      int // chunks of the current attempt
+	granted   int // the last credit sent: seen when it was sent
+	hash      hash.Hash64
 }
 
 func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
-	var c chunk
-	if err := decodeJSON(data, &c); err != nil {
+	var b chunkBatch
+	if err := json.Unmarshal(data, &b); err != nil {
 		return fmt.Errorf("undecodable chunk from a worker: %w", err)
 	}
-	if c.Attempt != rs.attempt {
-		if c.Seq != 0 {
-			return nil // a chunk of a superseded attempt
+	if b.Attempt != rs.attempt {
+		if b.Seq != 0 {
+			return nil // chunks of a superseded attempt
 		}
-		rs.attempt, rs.seen = c.Attempt, 0
+		rs.attempt, rs.seen, rs.granted = b.Attempt, 0, 0
 	}
-	if c.Seq != rs.seen {
-		return nil
+	if rs.hash == nil {
+		rs.hash = fnv.New64a()
 	}
-	rs.seen++
-	h := fnv.New64a()
-	h.Write([]byte(c.Output))
-	h.Write(data[strings.Index(string(data), `"v":`):])
-	sum := h.Sum64()
-	if c.Seq < len(rs.forwarded) {
-		if rs.forwarded[c.Seq] != sum {
-			return fmt.Errorf("the worker running this stream was lost after %d chunks, and the run that replaced it streamed a different chunk %d; a stream cannot be taken back from its consumers", len(rs.forwarded), c.Seq+1)
+	for i, c := range b.Chunks {
+		seq := b.Seq + i
+		if seq != rs.seen {
+			continue
 		}
-	} else {
-		if err := rs.out.Emit(ctx, c.Output, fixNumbers(c.Value)); err != nil {
-			return err
+		rs.seen++
+		rs.hash.Reset()
+		rs.hash.Write([]byte(c.Output))
+		rs.hash.Write(c.Value)
+		sum := rs.hash.Sum64()
+		if seq < len(rs.forwarded) {
+			if rs.forwarded[seq] != sum {
+				return fmt.Errorf("the worker running this stream was lost after %d chunks, and the run that replaced it streamed a different chunk %d; a stream cannot be taken back from its consumers", len(rs.forwarded), seq+1)
+			}
+		} else {
+			v, err := decodeValue(c.Value)
+			if err != nil {
+				return fmt.Errorf("undecodable chunk from a worker: %w", err)
+			}
+			if err := rs.out.Emit(ctx, c.Output, v); err != nil {
+				return err
+			}
+			rs.forwarded = append(rs.forwarded, sum)
 		}
-		rs.forwarded = append(rs.forwarded, sum)
 	}
-	if rs.seen%max(1, rs.t.Window/2) == 0 {
+	if rs.seen-rs.granted >= max(1, rs.t.Window/2) {
+		rs.granted = rs.seen
 		n, _ := json.Marshal(rs.seen)
 		_ = rs.e.nc.Publish(subjCredit+"."+rs.t.suffix()+"."+rs.attempt, n)
 	}

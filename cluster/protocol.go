@@ -132,14 +132,6 @@ type result struct {
 	Cancelled []string `json:"cancelled,omitempty"`
 }
 
-// A chunk is one chunk of a streamed run.
-type chunk struct {
-	Attempt string `json:"a"`
-	Seq     int    `json:"s"`
-	Output  string `json:"o"`
-	Value   any    `json:"v"`
-}
-
 // decodeJSON decodes a JSON value as the engine's values are shaped:
 // integers as int, other numbers as float64.
 func decodeJSON(data []byte, v any) error {

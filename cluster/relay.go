@@ -111,10 +111,12 @@ type relayInput struct {
 	s      registry.Stream
 	ctx    context.Context
 	cancel context.CancelFunc
-	wake   chan struct{}
+	// wakeRead and wakeSend wake the input's reader and sender.
+	wakeRead, wakeSend chan struct{}
 
 	// log holds the chunks logBase..read-1 read from the engine: all of
 	// them unless they grew past the limit, then only the ones not sent.
+	// The reader reads ahead of the sender up to the attempt's credit.
 	log     []any
 	logBase int
 	logSize int64
@@ -135,7 +137,7 @@ func (e *Executor) startRelay(ctx context.Context, t *task, nr engine.NodeRun) (
 	r := &relay{e: e, t: t, suffix: t.suffix(), limit: e.opts.ReplayLimit, failed: make(chan error, 1), dead: map[string]bool{}}
 	for i, name := range t.Live {
 		ictx, cancel := context.WithCancel(ctx)
-		r.inputs = append(r.inputs, &relayInput{idx: i, name: name, s: nr.In.Stream(name), ctx: ictx, cancel: cancel, wake: make(chan struct{}, 1)})
+		r.inputs = append(r.inputs, &relayInput{idx: i, name: name, s: nr.In.Stream(name), ctx: ictx, cancel: cancel, wakeRead: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1)})
 	}
 	sub, err := e.nc.Subscribe(subjInCredit+"."+r.suffix, r.onCredit)
 	if err != nil {
@@ -146,8 +148,9 @@ func (e *Executor) startRelay(ctx context.Context, t *task, nr engine.NodeRun) (
 	}
 	r.sub = sub
 	for _, in := range r.inputs {
-		r.wg.Add(1)
-		go r.pump(in)
+		r.wg.Add(2)
+		go r.read(in)
+		go r.send(in)
 	}
 	return r, nil
 }
@@ -165,7 +168,8 @@ func (r *relay) stop() {
 	_ = r.sub.Unsubscribe()
 	for _, in := range r.inputs {
 		in.cancel()
-		wake(in.wake)
+		wake(in.wakeRead)
+		wake(in.wakeSend)
 	}
 	r.wg.Wait()
 }
@@ -215,16 +219,17 @@ func (r *relay) onCredit(m *nats.Msg) {
 		r.attempt = c.Attempt
 		for _, in := range r.inputs {
 			in.sent, in.granted, in.endSent = 0, 0, false
-			wake(in.wake)
+			wake(in.wakeSend)
 		}
 	}
 	in := r.inputs[c.Input]
 	in.granted = max(in.granted, c.Upto)
 	if c.Cancel && !in.cancelReq {
 		in.cancelReq = true
-		in.cancel() // a pending Next returns; pump cancels the stream
+		in.cancel() // a pending Next returns; read cancels the stream
 	}
-	wake(in.wake)
+	wake(in.wakeRead)
+	wake(in.wakeSend)
 }
 
 func (r *relay) fail(err error) {
@@ -234,23 +239,66 @@ func (r *relay) fail(err error) {
 	}
 }
 
-// pump sends input in's chunks to the attempt being served, reading the
-// engine's stream only when the attempt has credit for the next chunk.
-func (r *relay) pump(in *relayInput) {
+// read reads input in's engine stream ahead of the sender, but never
+// past the credit of the attempt served: the engine's stream (hence its
+// producer) moves only as fast as the worker's node reads.
+func (r *relay) read(in *relayInput) {
+	defer r.wg.Done()
+	for {
+		r.mu.Lock()
+		switch {
+		case r.stopped:
+			r.mu.Unlock()
+			return
+		case in.cancelReq && !in.cancelled:
+			// The stream ends here for this generation, whichever
+			// attempt reads it.
+			in.cancelled, in.ended, in.endErr = true, true, nil
+			r.mu.Unlock()
+			in.s.Cancel()
+			wake(in.wakeSend)
+			continue
+		case r.attempt != "" && in.read < in.granted && !in.ended && !in.cancelReq:
+			r.mu.Unlock()
+			c, ok, err := in.s.Next(in.ctx)
+			r.mu.Lock()
+			switch {
+			case in.ctx.Err() != nil && (err != nil || !ok):
+				// Stopped or cancelled while waiting.
+			case !ok:
+				in.ended, in.endErr = true, err
+			default:
+				in.log = append(in.log, c)
+				in.read++
+				in.logSize += 16 + registry.SizeOf(c)
+			}
+			r.mu.Unlock()
+			wake(in.wakeSend)
+			continue
+		}
+		r.mu.Unlock()
+		if in.ctx.Err() != nil {
+			// Stopping, or the stream was cancelled: only stop wakes
+			// the reader now.
+			<-in.wakeRead
+			continue
+		}
+		select {
+		case <-in.wakeRead:
+		case <-in.ctx.Done():
+		}
+	}
+}
+
+// send sends the chunks read and not sent yet to the attempt served, as
+// many per message as there are (up to maxBatch), then the stream's end.
+func (r *relay) send(in *relayInput) {
 	defer r.wg.Done()
 	for {
 		r.mu.Lock()
 		if r.stopped {
 			r.mu.Unlock()
 			return
-		}
-		if in.cancelReq && !in.cancelled {
-			// The stream ends here for this generation, whichever
-			// attempt reads it.
-			in.cancelled, in.ended, in.endErr = true, true, nil
-			r.mu.Unlock()
-			in.s.Cancel()
-			continue
 		}
 		switch {
 		case r.attempt == "":
@@ -263,6 +311,10 @@ func (r *relay) pump(in *relayInput) {
 			}
 			end := min(in.read, in.granted, in.sent+maxBatch)
 			msg := inMsg{Input: in.idx, Seq: in.sent, Chunks: in.log[in.sent-in.logBase : end-in.logBase]}
+			if end == in.read && in.ended {
+				msg.End, msg.Err, msg.Interrupted = true, endText(in.endErr), errors.Is(in.endErr, registry.ErrInterrupted)
+				in.endSent = true
+			}
 			data, err := json.Marshal(msg)
 			subj := subjIn + "." + r.suffix + "." + r.attempt
 			in.sent = end
@@ -278,50 +330,23 @@ func (r *relay) pump(in *relayInput) {
 			}
 			_ = r.e.nc.Publish(subj, data)
 			continue
-		case in.sent < in.read:
-			// Waiting for credit.
-		case in.ended:
-			if !in.endSent {
-				in.endSent = true
-				msg := inMsg{Input: in.idx, Seq: in.sent, End: true}
-				if in.endErr != nil {
-					msg.Err = in.endErr.Error()
-					msg.Interrupted = errors.Is(in.endErr, registry.ErrInterrupted)
-				}
-				data, _ := json.Marshal(msg)
-				subj := subjIn + "." + r.suffix + "." + r.attempt
-				r.mu.Unlock()
-				_ = r.e.nc.Publish(subj, data)
-				continue
-			}
-		case in.sent < in.granted && !in.cancelReq:
-			// Credit for a chunk not read yet: read it.
+		case in.ended && in.sent == in.read && !in.endSent:
+			in.endSent = true
+			msg := inMsg{Input: in.idx, Seq: in.sent, End: true, Err: endText(in.endErr), Interrupted: errors.Is(in.endErr, registry.ErrInterrupted)}
+			data, _ := json.Marshal(msg)
+			subj := subjIn + "." + r.suffix + "." + r.attempt
 			r.mu.Unlock()
-			c, ok, err := in.s.Next(in.ctx)
-			r.mu.Lock()
-			switch {
-			case in.ctx.Err() != nil && (err != nil || !ok):
-				// Stopped or cancelled while waiting.
-			case !ok:
-				in.ended, in.endErr = true, err
-			default:
-				in.log = append(in.log, c)
-				in.read++
-				in.logSize += 16 + registry.SizeOf(c)
-			}
-			r.mu.Unlock()
+			_ = r.e.nc.Publish(subj, data)
 			continue
 		}
 		r.mu.Unlock()
-		if in.ctx.Err() != nil {
-			// Stopping, or the stream was cancelled: only stop wakes
-			// the pump now (and a new attempt, to send it the end).
-			<-in.wake
-			continue
-		}
-		select {
-		case <-in.wake:
-		case <-in.ctx.Done():
-		}
+		<-in.wakeSend
 	}
+}
+
+func endText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -269,27 +269,37 @@ func lastOf(s []any) any {
 	return s[len(s)-1]
 }
 
-// TestStreamIntoWorkerBackpressure paces the reader on the worker one
-// chunk at a time: once the reader reads, the producer in the
-// coordinator may never get further ahead than the buffers on the way
-// (the engine's queue, one chunk held by the relay, the credit window),
-// whatever the reader's pace. (Before a reader starts reading, the
+// TestStreamIntoWorkerBackpressure paces a reader one chunk at a time,
+// on a worker reading a producer in the coordinator, and in the
+// coordinator reading a producer on a worker: once the reader reads, the
+// producer may never get further ahead than the buffers on the way (the
+// engine's queue, the credit window), whatever the reader's pace. (Before a reader starts reading, the
 // engine keeps its chunks for it, as it does locally.)
 func TestStreamIntoWorkerBackpressure(t *testing.T) {
+	for _, dir := range []struct{ name, src, reader string }{
+		{"into", "local", "worker"},
+		{"out_of", "worker", "local"},
+	} {
+		t.Run(dir.name, func(t *testing.T) { testBackpressure(t, dir.src, dir.reader) })
+	}
+}
+
+func testBackpressure(t *testing.T, src, reader string) {
 	const window = 16
 	url := server(t)
 	h := newHooks(100000)
 	h.step, h.firstRead = make(chan struct{}), make(chan struct{})
 	startWorkers(t, url, h, 1, 0)
-	ex, flow := coordinator(t, url, h, `version: 1
+	ex, flow := coordinator(t, url, h, fmt.Sprintf(`version: 1
 nodes:
-  src: {type: test.source, placement: local}
-  r: {type: test.reader, inputs: {s: src}, placement: worker}
-`, cluster.ExecutorOptions{Window: window})
+  src: {type: test.source, placement: %s}
+  r: {type: test.reader, inputs: {s: src}, placement: %s}
+`, src, reader), cluster.ExecutorOptions{Window: window})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { _, err := engine.Run(ctx, flow, engine.Options{Executor: ex}); done <- err }()
+	// The engine's queue, a chunk blocked in it, the credit window.
 	const bound = 128 + 1 + window
 	for i := range 2000 {
 		select {

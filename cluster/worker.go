@@ -578,6 +578,12 @@ func (w *Worker) runNode(ctx context.Context, t *task, st *stateRun) (res result
 		w.liveIn.Add(int64(len(t.Live)))
 	}
 	err = safeRun(ctx, node, io)
+	if io.out != nil {
+		// Every chunk is published before the result.
+		if cerr := io.out.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	if st != nil {
 		if serr := st.save(node, t.Type); serr != nil && err == nil {
 			err = serr
@@ -657,6 +663,7 @@ type remoteIO struct {
 	credit  chan int
 	granted int
 	sub     *nats.Subscription
+	out     *outSender
 
 	// live holds the stream inputs relayed by the coordinator (t.Live).
 	live      []*liveStream
@@ -716,13 +723,22 @@ func (io *remoteIO) openCredit() error {
 		}
 	})
 	io.sub = sub
+	if err == nil {
+		io.out = newOutSender(subjChunk+"."+io.t.suffix(), io.attempt)
+		go io.out.run(io.w.nc.Publish)
+	}
 	return err
 }
 
-func (io *remoteIO) closeCredit() { _ = io.sub.Unsubscribe() }
+func (io *remoteIO) closeCredit() {
+	if io.out != nil {
+		_ = io.out.close()
+	}
+	_ = io.sub.Unsubscribe()
+}
 
-// Emit implements registry.Outputs: it publishes the chunk once the
-// coordinator has granted credit for it.
+// Emit implements registry.Outputs: it queues the chunk for the sender
+// (outstream.go) once the coordinator has granted credit for it.
 func (io *remoteIO) Emit(ctx context.Context, name string, v any) error {
 	if io.credit == nil {
 		return fmt.Errorf("node type %s does not stream: declare Streams in its Spec", io.t.Type)
@@ -735,11 +751,11 @@ func (io *remoteIO) Emit(ctx context.Context, name string, v any) error {
 			return fmt.Errorf("%w: %w", registry.ErrCancelled, context.Cause(ctx))
 		}
 	}
-	data, err := json.Marshal(chunk{Attempt: io.attempt, Seq: io.sent, Output: name, Value: v})
+	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	if err := io.w.nc.Publish(subjChunk+"."+io.t.suffix(), data); err != nil {
+	if err := io.out.add(name, data); err != nil {
 		return err
 	}
 	io.sent++
