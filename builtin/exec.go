@@ -223,7 +223,8 @@ func (n *execNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	release, err := startProgram(cmd)
+	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			return fmt.Errorf("cannot start program %q: %w", n.command[0], pe.Err)
@@ -270,6 +271,7 @@ func (n *execNode) Run(ctx context.Context, in registry.Inputs, out registry.Out
 		}
 	}
 	waitErr := cmd.Wait()
+	release()
 	if emitErr != nil {
 		return emitErr
 	}
