@@ -5,10 +5,10 @@ package tests
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,14 +24,16 @@ import (
 	"github.com/flowrun/flowrun/registry"
 )
 
-// orphanFlow's program says its pid (the shell's, which the sleep takes
-// over; $$ is a literal $ in a flow file) and sleeps.
+// orphanFlow's program writes its pid (the shell's, which the sleep
+// takes over; $$ is a literal $ in a flow file) to $PID_FILE, says it
+// started and sleeps.
 const orphanFlow = `version: 1
 nodes:
   slow:
     type: exec
     with:
-      command: [sh, -c, 'echo $$$$; exec sleep 300']
+      command: [sh, -c, 'echo $$$$ > "$PID_FILE"; echo started; exec sleep 300']
+      pass_env: [PID_FILE]
 `
 
 // procAlive reports whether process pid exists and is not a zombie.
@@ -53,6 +55,8 @@ func TestWorkerSIGKILLedKillsItsPrograms(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	bin := buildFlowrun(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	t.Setenv("PID_FILE", pidFile)
 	ns, err := cluster.StartServer(cluster.ServerOptions{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +93,8 @@ func TestWorkerSIGKILLedKillsItsPrograms(t *testing.T) {
 	if err := ex.WaitForWorkers(t.Context(), flow, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	// The program's first line comes as the node's first chunk.
+	// The program's first line comes as the node's first chunk, after
+	// its pid is written.
 	chunks := make(chan *nats.Msg, 16)
 	sub, err := nc.ChanSubscribe("flowrun.chunk.>", chunks)
 	if err != nil {
@@ -105,15 +110,13 @@ func TestWorkerSIGKILLedKillsItsPrograms(t *testing.T) {
 	}()
 	var pid int
 	select {
-	case m := <-chunks:
-		var c struct {
-			V string `json:"v"`
-		}
-		if err := json.Unmarshal(m.Data, &c); err != nil {
+	case <-chunks:
+		data, err := os.ReadFile(pidFile)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if pid, err = strconv.Atoi(strings.TrimSpace(c.V)); err != nil {
-			t.Fatalf("chunk %s: %v", m.Data, err)
+		if pid, err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
+			t.Fatalf("pid file %q: %v", data, err)
 		}
 	case err := <-res:
 		t.Fatalf("the run ended before the program started: %v", err)
