@@ -68,18 +68,26 @@ nodes:
       command: [sh, -c, 'echo started; exec sleep 30']
 `
 
-func TestNoWorkerForTypeFailsBeforeTheRun(t *testing.T) {
-	url := server(t)
+// newExecutor connects to url and returns an executor of a new flow run
+// on that connection, which closes when the test ends.
+func newExecutor(t *testing.T, url string) (*cluster.Executor, *nats.Conn) {
+	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = ex.WaitForWorkers(t.Context(), load(t, builtins(t), sleepFlow), 200*time.Millisecond)
+	return ex, nc
+}
+
+func TestNoWorkerForTypeFailsBeforeTheRun(t *testing.T) {
+	url := server(t)
+	ex, _ := newExecutor(t, url)
+	err := ex.WaitForWorkers(t.Context(), load(t, builtins(t), sleepFlow), 200*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "no worker serves node type exec") {
 		t.Fatalf("WaitForWorkers: %v, want an error naming exec", err)
 	}

@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/flowrun/flowrun/cluster"
 	"github.com/flowrun/flowrun/engine"
 )
 
@@ -42,15 +39,7 @@ func TestRedeliveredRunSendsTheSameIdempotencyKey(t *testing.T) {
 	defer api.Close()
 
 	w1 := startWorker(t, url, "w1", nil)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex, _ := newExecutor(t, url)
 	defer ex.Close()
 	flow := load(t, builtins(t), fmt.Sprintf(`version: 1
 nodes:

@@ -88,15 +88,7 @@ func startWorkerWith(t *testing.T, reg *registry.Registry, url, id string, crash
 // result; it checks the run's state keys are gone afterwards.
 func runOnCluster(t *testing.T, url, src string) *engine.Result {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex, nc := newExecutor(t, url)
 	flow := load(t, builtins(t), src)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -307,15 +299,7 @@ func TestStatefulRunTooLargeToRecordFails(t *testing.T) {
 		New:        func(registry.Config, registry.Env) (registry.Node, error) { return &hoardNode{}, nil },
 	})
 	startWorkerWith(t, reg, url, "w1", nil)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex, _ := newExecutor(t, url)
 	defer ex.Close()
 	flow := load(t, reg, `version: 1
 nodes:
@@ -329,7 +313,7 @@ nodes:
     inputs: {x: tick}
     placement: worker
 `)
-	_, err = engine.Run(t.Context(), flow, engine.Options{Executor: ex})
+	_, err := engine.Run(t.Context(), flow, engine.Options{Executor: ex})
 	var nerr *engine.NodeError
 	if !errors.As(err, &nerr) || nerr.Node != "hoard" || nerr.Generation != 1 ||
 		!strings.Contains(err.Error(), "over the") || !strings.Contains(err.Error(), "placement: local") {

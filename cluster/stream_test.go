@@ -347,6 +347,30 @@ nodes:
 	}
 }
 
+// runKillingBlocked runs flow through ex, kills the worker whose node
+// blocked on a hook of h as soon as one does, and returns the run's
+// result. The run ending before any node blocked fails the test.
+func runKillingBlocked(t *testing.T, ex *cluster.Executor, flow *graph.Flow, h *streamHooks, workers map[string]*killableWorker) (*engine.Result, error) {
+	t.Helper()
+	type outcome struct {
+		res *engine.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := engine.Run(t.Context(), flow, engine.Options{Executor: ex})
+		done <- outcome{res, err}
+	}()
+	select {
+	case victim := <-h.blocked:
+		workers[victim].kill()
+	case o := <-done:
+		t.Fatalf("the run ended before a node blocked: %v", o.err)
+	}
+	o := <-done
+	return o.res, o.err
+}
+
 // TestStreamingGenerationAtomicWhenReaderWorkerDies kills the worker of
 // a reader mid-stream: its generation restarts whole on the other worker
 // (from the first chunk), the producer runs once, and no reader
@@ -362,21 +386,8 @@ nodes:
   r: {type: test.reader, inputs: {s: src}, placement: worker}
   all: {type: stream.collect, inputs: {s: src}, placement: local}
 `, cluster.ExecutorOptions{})
-	done := make(chan error, 1)
-	var res *engine.Result
-	go func() {
-		var err error
-		res, err = engine.Run(t.Context(), flow, engine.Options{Executor: ex})
-		done <- err
-	}()
-	var victim string
-	select {
-	case victim = <-h.blocked:
-	case err := <-done:
-		t.Fatalf("the run ended before the reader blocked: %v", err)
-	}
-	workers[victim].kill()
-	if err := <-done; err != nil {
+	res, err := runKillingBlocked(t, ex, flow, h, workers)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := res.Final["r"]["out"]; got != h.n {
@@ -414,21 +425,8 @@ nodes:
   r: {type: test.reader, inputs: {s: src}, placement: worker}
   all: {type: stream.collect, inputs: {s: src}, placement: local}
 `, cluster.ExecutorOptions{})
-	done := make(chan error, 1)
-	var res *engine.Result
-	go func() {
-		var err error
-		res, err = engine.Run(t.Context(), flow, engine.Options{Executor: ex})
-		done <- err
-	}()
-	var victim string
-	select {
-	case victim = <-h.blocked:
-	case err := <-done:
-		t.Fatalf("the run ended before the source blocked: %v", err)
-	}
-	workers[victim].kill()
-	if err := <-done; err != nil {
+	res, err := runKillingBlocked(t, ex, flow, h, workers)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := res.Final["r"]["out"]; got != h.n {
@@ -460,16 +458,7 @@ nodes:
   src: {type: test.source, placement: worker}
   r: {type: test.reader, inputs: {s: src}, placement: worker}
 `, cluster.ExecutorOptions{})
-	done := make(chan error, 1)
-	go func() { _, err := engine.Run(t.Context(), flow, engine.Options{Executor: ex}); done <- err }()
-	var victim string
-	select {
-	case victim = <-h.blocked:
-	case err := <-done:
-		t.Fatalf("the run ended before the source blocked: %v", err)
-	}
-	workers[victim].kill()
-	err := <-done
+	_, err := runKillingBlocked(t, ex, flow, h, workers)
 	if err == nil || !strings.Contains(err.Error(), "streamed a different chunk") {
 		t.Fatalf("run: %v, want the source failing on a different stream", err)
 	}
