@@ -386,19 +386,34 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	}
 	suffix := t.suffix()
 	var ch chan *nats.Msg
+	// subs are the current try's chunk and result subscriptions of a
+	// streamed run (replaced when a try is restarted).
+	var subs []*nats.Subscription
+	defer func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	}()
+	subscribe := func() error {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+		subs = subs[:0]
+		for _, subj := range []string{subjResult, subjChunk} {
+			s, err := e.nc.ChanSubscribe(subj+"."+suffix, ch)
+			if err != nil {
+				return err
+			}
+			subs = append(subs, s)
+		}
+		return nil
+	}
 	if nr.Node.Spec.Streams {
 		// Chunks and result on one channel, in the order they were sent.
 		ch = make(chan *nats.Msg, 4*e.opts.Window+16)
-		resSub, err := e.nc.ChanSubscribe(subjResult+"."+suffix, ch)
-		if err != nil {
+		if err := subscribe(); err != nil {
 			return e.connErr(err)
 		}
-		defer resSub.Unsubscribe()
-		chunkSub, err := e.nc.ChanSubscribe(subjChunk+"."+suffix, ch)
-		if err != nil {
-			return e.connErr(err)
-		}
-		defer chunkSub.Unsubscribe()
 	} else {
 		if ch, err = e.await(suffix); err != nil {
 			return e.connErr(err)
@@ -421,21 +436,32 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	// The task is queued without waiting here for the server's
 	// acknowledgement: a failed or lost one shows on queued below, and a
 	// run's result cannot come before its task is stored.
-	msg := &nats.Msg{Subject: subjTask + "." + e.run + "." + token(t.Type), Data: data}
-	f, err := e.js.PublishMsgAsync(msg, jetstream.WithMsgID(t.msgID()))
-	if err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		return e.connErr(fmt.Errorf("queueing the run: %w", err))
-	}
-	queued := f.Err()
-	stored := f.Ok()
+	var queued <-chan error
+	var stored <-chan *jetstream.PubAck
 	poison := make(chan int, 1)
 	var seq uint64 // the task's stream sequence, once stored
-	e.mu.Lock()
-	e.dispatched++
-	e.mu.Unlock()
+	publish := func(data []byte) error {
+		msg := &nats.Msg{Subject: subjTask + "." + e.run + "." + token(t.Type), Data: data}
+		f, err := e.js.PublishMsgAsync(msg, jetstream.WithMsgID(t.msgID()))
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return e.connErr(fmt.Errorf("queueing the run: %w", err))
+		}
+		queued, stored = f.Err(), f.Ok()
+		e.mu.Lock()
+		e.dispatched++
+		if seq != 0 {
+			delete(e.poison, seq)
+			seq = 0
+		}
+		e.mu.Unlock()
+		return nil
+	}
+	if err := publish(data); err != nil {
+		return err
+	}
 	defer func() {
 		if seq != 0 {
 			e.mu.Lock()
@@ -451,6 +477,36 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	recheck := e.recheckSignal()
 	safety := time.NewTimer(resultRecheck)
 	defer safety.Stop()
+	restarts := 0
+	// restart abandons the current try of a streamed run whose chunks
+	// were lost and dispatches a new try of the same generation: it
+	// streams from the first chunk again, and rs checks the chunks
+	// already forwarded against it by hash and forwards only the rest.
+	restart := func(why string) error {
+		restarts++
+		if restarts > maxStreamRestarts {
+			e.cancelRemote(t)
+			return fmt.Errorf("chunks streamed by the worker were lost %d times (%s); the coordinator's connection to the NATS server is unstable", restarts, why)
+		}
+		e.log.Info("restarting a streamed run: chunks were lost", "node", t.Node, "generation", t.Gen+1, "try", t.Try, "reason", why)
+		// The old try stops where it runs, and leaves the queue if no
+		// worker took it yet.
+		e.cancelRemote(t)
+		if seq != 0 {
+			e.dropTask(seq)
+		}
+		t = e.nextTry(t)
+		suffix = t.suffix()
+		rs.restart(t)
+		if err := subscribe(); err != nil {
+			return e.connErr(err)
+		}
+		data, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		return publish(data)
+	}
 	for {
 		var m *nats.Msg
 		select {
@@ -458,6 +514,18 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		case <-recheck:
 			recheck = e.recheckSignal()
 			m = e.storedResult(ctx, suffix)
+			if nr.Node.Spec.Streams && !(m != nil && rs.acceptable(m.Data)) {
+				// Chunks published while the connection was down are
+				// lost: the try cannot complete any more.
+				if rl != nil {
+					e.cancelRemote(t)
+					return errors.New("chunks streamed by the worker were lost while the coordinator reconnected to the NATS server, and a run reading streams live cannot be restarted yet; run it again")
+				}
+				if err := restart("the coordinator reconnected"); err != nil {
+					return err
+				}
+				continue
+			}
 		case <-safety.C:
 			safety.Reset(resultRecheck)
 			m = e.storedResult(ctx, suffix)
@@ -489,8 +557,19 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		if m == nil {
 			continue
 		}
+		if !strings.HasSuffix(m.Subject, "."+suffix) {
+			continue // a message of a restarted try
+		}
 		if strings.HasPrefix(m.Subject, subjChunk+".") {
-			if err := rs.chunk(ctx, m.Data); err != nil {
+			err := rs.chunk(ctx, m.Data)
+			if errors.Is(err, errChunksLost) {
+				if rl != nil {
+					e.cancelRemote(t)
+					return fmt.Errorf("%w, and a run reading streams live cannot be restarted yet; run it again", err)
+				}
+				err = restart(err.Error())
+			}
+			if err != nil {
 				e.cancelRemote(t)
 				return err
 			}
@@ -621,8 +700,9 @@ type remoteStream struct {
 	out       registry.Outputs
 	forwarded []uint64 // hashes of the chunks forwarded, in order
 	attempt   string
-	seen      int // chunks of the current attempt
-	granted   int // the last credit sent: seen when it was sent
+	seen      int    // chunks of the current attempt
+	lost      string // an attempt whose chunks were lost
+	granted   int    // the last credit sent: seen when it was sent
 	hash      hash.Hash64
 }
 
@@ -640,10 +720,19 @@ func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
 	if rs.hash == nil {
 		rs.hash = fnv.New64a()
 	}
+	if b.Attempt == rs.lost {
+		return nil // chunks after a gap, the try is being restarted
+	}
 	for i, c := range b.Chunks {
 		seq := b.Seq + i
-		if seq != rs.seen {
+		if seq < rs.seen {
 			continue
+		}
+		if seq > rs.seen {
+			// One publisher, one subscriber: core NATS keeps their
+			// order, so the chunks in between are lost, not late.
+			rs.lost = rs.attempt
+			return fmt.Errorf("%w: chunk %d came after chunk %d", errChunksLost, seq+1, rs.seen)
 		}
 		rs.seen++
 		rs.hash.Reset()
@@ -671,6 +760,39 @@ func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
 		_ = rs.e.nc.Publish(subjCredit+"."+rs.t.suffix()+"."+rs.attempt, n)
 	}
 	return nil
+}
+
+// errChunksLost is returned by remoteStream.chunk when chunks of the
+// current attempt never arrived.
+var errChunksLost = errors.New("chunks streamed by the worker were lost")
+
+// maxStreamRestarts bounds how often one streamed run is restarted
+// because its chunks were lost.
+const maxStreamRestarts = 8
+
+// restart makes rs expect the chunks of t, a new try of its run, from
+// the first: they are checked against the chunks already forwarded.
+func (rs *remoteStream) restart(t *task) {
+	rs.t, rs.attempt, rs.lost, rs.seen, rs.granted = t, "", "", 0, 0
+}
+
+// acceptable reports whether data is a result rs accepts.
+func (rs *remoteStream) acceptable(data []byte) bool {
+	var res result
+	return decodeJSON(data, &res) == nil && rs.accept(&res)
+}
+
+// nextTry returns a new try of t's node run: same generation and
+// inputs, the next try number (its own subjects and message id).
+func (e *Executor) nextTry(t *task) *task {
+	key := fmt.Sprintf("%s/%d", t.Node, t.Gen)
+	e.mu.Lock()
+	try := e.tries[key]
+	e.tries[key] = try + 1
+	e.mu.Unlock()
+	n := *t
+	n.Try = try
+	return &n
 }
 
 // accept reports whether res is the run's result: for a streamed run, the

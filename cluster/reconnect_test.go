@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -196,6 +197,158 @@ nodes:
 	}
 	if got := o.res.Final["gate"]["out"]; got != 42 {
 		t.Fatalf("gate's out = %v, want 42", got)
+	}
+	if err := ex.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChunksStreamedWhileCoordinatorReconnects: a producer on a worker
+// streams part of its chunks while the coordinator's connection is down
+// (core messages: lost) and ends, its result stored. The run must not
+// wait forever on a stream with a hole: the producer's generation
+// restarts whole and the reader still sees every chunk once, in order.
+func TestChunksStreamedWhileCoordinatorReconnects(t *testing.T) {
+	const n, before = 100, 10
+	url := server(t)
+	reg := builtins(t)
+	blocked, resume := make(chan struct{}), make(chan struct{})
+	var attempts atomic.Int32
+	reg.MustRegister(registry.Spec{
+		Type:    "test.cutsource",
+		Doc:     "Emits 0..n-1; its first run waits for the test after the first chunks.",
+		Streams: true,
+		Outputs: []registry.Output{{Name: "out"}},
+		New: func(registry.Config, registry.Env) (registry.Node, error) {
+			return nodeFunc(func(ctx context.Context, _ registry.Inputs, out registry.Outputs) error {
+				first := attempts.Add(1) == 1
+				for i := range n {
+					if first && i == before {
+						close(blocked)
+						select {
+						case <-resume:
+						case <-ctx.Done():
+							return context.Cause(ctx)
+						}
+					}
+					if err := out.Emit(ctx, "out", i); err != nil {
+						return err
+					}
+				}
+				return nil
+			}), nil
+		},
+	})
+	readBefore := make(chan struct{})
+	reg.MustRegister(registry.Spec{
+		Type:    "test.orderedreader",
+		Doc:     "Reads its stream, checks it is 0..n-1, says when it read the first chunks.",
+		Inputs:  []registry.Input{{Name: "s", Stream: true}},
+		Outputs: []registry.Output{{Name: "out"}},
+		New: func(registry.Config, registry.Env) (registry.Node, error) {
+			return nodeFunc(func(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+				s := in.Stream("s")
+				i := 0
+				for {
+					c, ok, err := s.Next(ctx)
+					if err != nil {
+						return err
+					}
+					if !ok {
+						break
+					}
+					if c != any(i) {
+						return fmt.Errorf("chunk %d is %v, want %d", i+1, c, i)
+					}
+					i++
+					if i == before {
+						close(readBefore)
+					}
+				}
+				out.Set("out", i)
+				return nil
+			}), nil
+		},
+	})
+	startWorkerWith(t, reg, url, "w1", nil)
+
+	proxy := startProxy(t, url[len("nats://"):])
+	var exp atomic.Pointer[cluster.Executor]
+	disconnected := make(chan struct{}, 1)
+	nc, err := nats.Connect(proxy.url(), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond), nats.ReconnectJitter(0, 0),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) {
+			select {
+			case disconnected <- struct{}{}:
+			default:
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { exp.Load().Reconnected() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp.Store(ex)
+	flow := load(t, reg, `version: 1
+nodes:
+  src: {type: test.cutsource, placement: worker}
+  r: {type: test.orderedreader, inputs: {s: src}, placement: local}
+`)
+	if err := ex.WaitForWorkers(t.Context(), flow, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// A direct connection sees the producer's result once it is stored.
+	onc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onc.Close()
+	ojs, err := jetstream.New(onc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := ojs.OrderedConsumer(t.Context(), cluster.ResultsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"flowrun.result." + ex.RunID() + ".>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Bounded, so that the run fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	type outcome struct {
+		res *engine.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := engine.Run(ctx, flow, engine.Options{Executor: ex})
+		done <- outcome{res, err}
+	}()
+	// The first chunks reached the reader through the coordinator, then
+	// the connection is cut and the producer streams the rest and ends:
+	// its result is stored, its chunks are lost.
+	<-blocked
+	<-readBefore
+	proxy.cut()
+	<-disconnected
+	close(resume)
+	if _, err := stored.Next(); err != nil {
+		t.Fatalf("waiting for the result to be stored: %v", err)
+	}
+	proxy.restore()
+	o := <-done
+	if o.err != nil {
+		t.Fatalf("run: %v, want it to complete after the chunks lost while the coordinator was away were streamed again", o.err)
+	}
+	if got := o.res.Final["r"]["out"]; got != n {
+		t.Fatalf("r read %v chunks, want %d", got, n)
+	}
+	if got := attempts.Load(); got != 2 {
+		t.Fatalf("the producer ran %d times, want 2 (the first run's chunks were lost)", got)
 	}
 	if err := ex.Close(); err != nil {
 		t.Fatal(err)
