@@ -501,6 +501,11 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		if err := subscribe(); err != nil {
 			return e.connErr(err)
 		}
+		if rl != nil {
+			if err := rl.retarget(t); err != nil {
+				return e.connErr(err)
+			}
+		}
 		data, err := json.Marshal(t)
 		if err != nil {
 			return err
@@ -517,10 +522,6 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			if nr.Node.Spec.Streams && !(m != nil && rs.acceptable(m.Data)) {
 				// Chunks published while the connection was down are
 				// lost: the try cannot complete any more.
-				if rl != nil {
-					e.cancelRemote(t)
-					return errors.New("chunks streamed by the worker were lost while the coordinator reconnected to the NATS server, and a run reading streams live cannot be restarted yet; run it again")
-				}
 				if err := restart("the coordinator reconnected"); err != nil {
 					return err
 				}
@@ -563,10 +564,6 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		if strings.HasPrefix(m.Subject, subjChunk+".") {
 			err := rs.chunk(ctx, m.Data)
 			if errors.Is(err, errChunksLost) {
-				if rl != nil {
-					e.cancelRemote(t)
-					return fmt.Errorf("%w, and a run reading streams live cannot be restarted yet; run it again", err)
-				}
 				err = restart(err.Error())
 			}
 			if err != nil {

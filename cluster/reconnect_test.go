@@ -208,12 +208,52 @@ nodes:
 // (core messages: lost) and ends, its result stored. The run must not
 // wait forever on a stream with a hole: the producer's generation
 // restarts whole and the reader still sees every chunk once, in order.
+// In "live", the producer itself reads a stream relayed from the
+// coordinator, which its new try reads from the first chunk again (the
+// coordinator's source runs once).
 func TestChunksStreamedWhileCoordinatorReconnects(t *testing.T) {
+	t.Run("source", func(t *testing.T) {
+		testChunksLostOnReconnect(t, `version: 1
+nodes:
+  src: {type: test.cutsource, placement: worker}
+  r: {type: test.orderedreader, inputs: {s: src}, placement: local}
+`)
+	})
+	t.Run("live", func(t *testing.T) {
+		testChunksLostOnReconnect(t, `version: 1
+nodes:
+  nums: {type: stream.range, with: {stop: 100}, placement: local}
+  src: {type: test.cutmap, inputs: {s: nums}, placement: worker}
+  r: {type: test.orderedreader, inputs: {s: src}, placement: local}
+`)
+	})
+}
+
+func testChunksLostOnReconnect(t *testing.T, src string) {
 	const n, before = 100, 10
 	url := server(t)
 	reg := builtins(t)
 	blocked, resume := make(chan struct{}), make(chan struct{})
 	var attempts atomic.Int32
+	// emit emits values; the first run waits for the test after the
+	// first chunks.
+	emit := func(ctx context.Context, out registry.Outputs, values []any) error {
+		first := attempts.Add(1) == 1
+		for i, v := range values {
+			if first && i == before {
+				close(blocked)
+				select {
+				case <-resume:
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+			}
+			if err := out.Emit(ctx, "out", v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	reg.MustRegister(registry.Spec{
 		Type:    "test.cutsource",
 		Doc:     "Emits 0..n-1; its first run waits for the test after the first chunks.",
@@ -221,21 +261,35 @@ func TestChunksStreamedWhileCoordinatorReconnects(t *testing.T) {
 		Outputs: []registry.Output{{Name: "out"}},
 		New: func(registry.Config, registry.Env) (registry.Node, error) {
 			return nodeFunc(func(ctx context.Context, _ registry.Inputs, out registry.Outputs) error {
-				first := attempts.Add(1) == 1
+				var values []any
 				for i := range n {
-					if first && i == before {
-						close(blocked)
-						select {
-						case <-resume:
-						case <-ctx.Done():
-							return context.Cause(ctx)
-						}
-					}
-					if err := out.Emit(ctx, "out", i); err != nil {
+					values = append(values, i)
+				}
+				return emit(ctx, out, values)
+			}), nil
+		},
+	})
+	reg.MustRegister(registry.Spec{
+		Type:    "test.cutmap",
+		Doc:     "Reads its stream whole, then emits it; its first run waits for the test after the first chunks.",
+		Streams: true,
+		Inputs:  []registry.Input{{Name: "s", Stream: true}},
+		Outputs: []registry.Output{{Name: "out"}},
+		New: func(registry.Config, registry.Env) (registry.Node, error) {
+			return nodeFunc(func(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+				var values []any
+				s := in.Stream("s")
+				for {
+					c, ok, err := s.Next(ctx)
+					if err != nil {
 						return err
 					}
+					if !ok {
+						break
+					}
+					values = append(values, c)
 				}
-				return nil
+				return emit(ctx, out, values)
 			}), nil
 		},
 	})
@@ -292,11 +346,7 @@ func TestChunksStreamedWhileCoordinatorReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp.Store(ex)
-	flow := load(t, reg, `version: 1
-nodes:
-  src: {type: test.cutsource, placement: worker}
-  r: {type: test.orderedreader, inputs: {s: src}, placement: local}
-`)
+	flow := load(t, reg, src)
 	if err := ex.WaitForWorkers(t.Context(), flow, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -164,8 +164,9 @@ func (r *relay) stop() {
 		return
 	}
 	r.stopped = true
+	sub := r.sub
 	r.mu.Unlock()
-	_ = r.sub.Unsubscribe()
+	_ = sub.Unsubscribe()
 	for _, in := range r.inputs {
 		in.cancel()
 		wake(in.wakeRead)
@@ -188,6 +189,35 @@ func (r *relay) finish(cancelled []string) {
 	}
 }
 
+// retarget makes the relay serve t, a new try of its node run, instead
+// of the try it served: the new try's attempts read every stream from
+// the first chunk again, out of the chunks kept (as for a new attempt).
+func (r *relay) retarget(t *task) error {
+	r.mu.Lock()
+	if r.attempt != "" {
+		r.dead[r.attempt] = true
+	}
+	r.t, r.suffix, r.attempt = t, t.suffix(), ""
+	for _, in := range r.inputs {
+		in.sent, in.granted, in.endSent = 0, 0, false
+	}
+	old := r.sub
+	r.mu.Unlock()
+	_ = old.Unsubscribe()
+	sub, err := r.e.nc.Subscribe(subjInCredit+"."+t.suffix(), r.onCredit)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		_ = sub.Unsubscribe()
+		return nil
+	}
+	r.sub = sub
+	return nil
+}
+
 func wake(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
@@ -205,8 +235,8 @@ func (r *relay) onCredit(m *nats.Msg) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopped || r.dead[c.Attempt] {
-		return
+	if r.stopped || r.dead[c.Attempt] || m.Subject != subjInCredit+"."+r.suffix {
+		return // stopped, or an attempt of a superseded try
 	}
 	if c.Attempt != r.attempt {
 		if r.attempt != "" {
