@@ -484,6 +484,12 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	// already forwarded against it by hash and forwards only the rest.
 	restart := func(why string) error {
 		restarts++
+		if savesState(nr.Node.Spec) {
+			// The old try may have recorded its state already: a new
+			// try would start from it.
+			e.cancelRemote(t)
+			return fmt.Errorf("%s, and a node that saves its state cannot be restarted without applying its run twice; run the flow again", why)
+		}
 		if restarts > maxStreamRestarts {
 			e.cancelRemote(t)
 			return fmt.Errorf("chunks streamed by the worker were lost %d times (%s); the coordinator's connection to the NATS server is unstable", restarts, why)
