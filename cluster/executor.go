@@ -386,8 +386,8 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	}
 	suffix := t.suffix()
 	var ch chan *nats.Msg
-	// subs are the current try's chunk and result subscriptions of a
-	// streamed run (replaced when a try is restarted).
+	// subs are the chunk and result subscriptions of a streamed run's
+	// tries (a try restarted keeps them: see abandoned).
 	var subs []*nats.Subscription
 	defer func() {
 		for _, s := range subs {
@@ -395,10 +395,6 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		}
 	}()
 	subscribe := func() error {
-		for _, s := range subs {
-			_ = s.Unsubscribe()
-		}
-		subs = subs[:0]
 		for _, subj := range []string{subjResult, subjChunk} {
 			s, err := e.nc.ChanSubscribe(subj+"."+suffix, ch)
 			if err != nil {
@@ -478,6 +474,11 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	safety := time.NewTimer(resultRecheck)
 	defer safety.Stop()
 	restarts := 0
+	// abandoned holds the tries restarted, by subject suffix: one that
+	// still streams is cancelled again (its cancel found no run when its
+	// task was not taken yet, and it could not be removed from the queue
+	// before its store was confirmed).
+	abandoned := map[string]*task{}
 	// restart abandons the current try of a streamed run whose chunks
 	// were lost and dispatches a new try of the same generation: it
 	// streams from the first chunk again, and rs checks the chunks
@@ -501,6 +502,7 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		if seq != 0 {
 			e.dropTask(seq)
 		}
+		abandoned[t.suffix()] = t
 		t = e.nextTry(t)
 		suffix = t.suffix()
 		rs.restart(t)
@@ -565,7 +567,11 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			continue
 		}
 		if !strings.HasSuffix(m.Subject, "."+suffix) {
-			continue // a message of a restarted try
+			// A message of a restarted try.
+			if old := abandoned[strings.TrimPrefix(m.Subject, subjChunk+".")]; old != nil {
+				e.cancelRemote(old)
+			}
+			continue
 		}
 		if strings.HasPrefix(m.Subject, subjChunk+".") {
 			err := rs.chunk(ctx, m.Data)
