@@ -386,6 +386,11 @@ func (ru *run) finish(err error) {
 		streamErr = ru.failure
 	case ru.interrupted.Load(), ru.cut:
 		streamErr = registry.ErrInterrupted
+	case err != nil:
+		// The run failed and the flow stops: a reader must see the
+		// failure, not a clean end, or it could complete on the part
+		// of the stream it read.
+		streamErr = err
 	}
 	for i, qs := range ru.outQueues {
 		// An output the run only Set streams its value as one chunk, as a
