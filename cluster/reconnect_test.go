@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/flowrun/flowrun/cluster"
-	"github.com/flowrun/flowrun/engine"
 	"github.com/flowrun/flowrun/registry"
 )
 
@@ -152,32 +151,12 @@ nodes:
 	}
 
 	// A direct connection sees the result once it is stored.
-	onc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer onc.Close()
-	ojs, err := jetstream.New(onc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored, err := ojs.OrderedConsumer(t.Context(), cluster.ResultsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"flowrun.result." + ex.RunID() + ".>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stored := storedResults(t, url, ex)
 
 	// Bounded, so that the run fails the test instead of hanging it.
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	type outcome struct {
-		res *engine.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := engine.Run(ctx, flow, engine.Options{Executor: ex})
-		done <- outcome{res, err}
-	}()
+	done := startRun(ctx, flow, ex)
 	<-started
 	// The task's acknowledgement was sent to the coordinator before the
 	// task reached the worker: the flush's PONG comes after it.
@@ -352,32 +331,12 @@ func testChunksLostOnReconnect(t *testing.T, src string) {
 	}
 
 	// A direct connection sees the producer's result once it is stored.
-	onc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer onc.Close()
-	ojs, err := jetstream.New(onc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored, err := ojs.OrderedConsumer(t.Context(), cluster.ResultsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"flowrun.result." + ex.RunID() + ".>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stored := storedResults(t, url, ex)
 
 	// Bounded, so that the run fails the test instead of hanging it.
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	type outcome struct {
-		res *engine.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := engine.Run(ctx, flow, engine.Options{Executor: ex})
-		done <- outcome{res, err}
-	}()
+	done := startRun(ctx, flow, ex)
 	// The first chunks reached the reader through the coordinator, then
 	// the connection is cut and the producer streams the rest and ends:
 	// its result is stored, its chunks are lost.
@@ -403,4 +362,24 @@ func testChunksLostOnReconnect(t *testing.T, src string) {
 	if err := ex.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// storedResults returns a consumer, on a connection of its own, of the
+// results stored for ex's flow run.
+func storedResults(t *testing.T, url string, ex *cluster.Executor) jetstream.Consumer {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := js.OrderedConsumer(t.Context(), cluster.ResultsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"flowrun.result." + ex.RunID() + ".>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

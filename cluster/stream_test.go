@@ -347,20 +347,29 @@ nodes:
 	}
 }
 
+// A runOutcome is how a flow run started by startRun ended.
+type runOutcome struct {
+	res *engine.Result
+	err error
+}
+
+// startRun runs flow through ex in a goroutine and returns where its
+// outcome arrives.
+func startRun(ctx context.Context, flow *graph.Flow, ex *cluster.Executor) <-chan runOutcome {
+	done := make(chan runOutcome, 1)
+	go func() {
+		res, err := engine.Run(ctx, flow, engine.Options{Executor: ex})
+		done <- runOutcome{res, err}
+	}()
+	return done
+}
+
 // runKillingBlocked runs flow through ex, kills the worker whose node
 // blocked on a hook of h as soon as one does, and returns the run's
 // result. The run ending before any node blocked fails the test.
 func runKillingBlocked(t *testing.T, ex *cluster.Executor, flow *graph.Flow, h *streamHooks, workers map[string]*killableWorker) (*engine.Result, error) {
 	t.Helper()
-	type outcome struct {
-		res *engine.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := engine.Run(t.Context(), flow, engine.Options{Executor: ex})
-		done <- outcome{res, err}
-	}()
+	done := startRun(t.Context(), flow, ex)
 	select {
 	case victim := <-h.blocked:
 		workers[victim].kill()
