@@ -271,7 +271,7 @@ func (n *Node) RunContext(ctx context.Context, t testing.TB, in In) *Result {
 	outs := &outputs{t: t, spec: n.Spec, in: in, res: res, cancel: cancel, runCtx: runCtx}
 	before := map[string]any{}
 	for name, v := range in.Values {
-		before[name] = deepCopy(v)
+		before[name] = registry.CopyValue(v)
 	}
 
 	res.Err = n.Impl.Run(runCtx, ins, outs)
@@ -554,24 +554,6 @@ func checkJSON(v any) error {
 		return nil
 	}
 	return fmt.Errorf("value %#v of Go type %T is not JSON-shaped", v, v)
-}
-
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case []any:
-		c := make([]any, len(v))
-		for i, e := range v {
-			c[i] = deepCopy(e)
-		}
-		return c
-	case map[string]any:
-		c := make(map[string]any, len(v))
-		for k, e := range v {
-			c[k] = deepCopy(e)
-		}
-		return c
-	}
-	return v
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -186,31 +186,32 @@ func (s *Spec) clone() *Spec {
 
 // clone returns a copy of in that shares no enum or default value with it.
 func (in Input) clone() Input {
-	in.Default = copyValue(in.Default)
+	in.Default = CopyValue(in.Default)
 	if in.Enum != nil {
 		enum := make([]any, len(in.Enum))
 		for i, e := range in.Enum {
-			enum[i] = copyValue(e)
+			enum[i] = CopyValue(e)
 		}
 		in.Enum = enum
 	}
 	return in
 }
 
-// copyValue returns a deep copy of a JSON-like value: lists and objects
-// are copied, other values returned as they are.
-func copyValue(v any) any {
+// CopyValue returns a deep copy of a JSON-like value: lists and objects
+// are copied, other values returned as they are. Node types and tests use
+// it to keep a value they must not share with the value's owner.
+func CopyValue(v any) any {
 	switch v := v.(type) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			out[i] = copyValue(e)
+			out[i] = CopyValue(e)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[k] = copyValue(e)
+			out[k] = CopyValue(e)
 		}
 		return out
 	}
