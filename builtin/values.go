@@ -10,7 +10,6 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"strconv"
 
 	"github.com/flowrun/flowrun/registry"
 )
@@ -126,7 +125,7 @@ func decodeJSON(data []byte) (any, error) {
 	if rest < len(data) {
 		return nil, fmt.Errorf("invalid JSON at byte %d: unexpected data after the value", rest+1)
 	}
-	return fromJSONNumbers(v), nil
+	return registry.FromJSONNumbers(v), nil
 }
 
 func jsonError(err error) error {
@@ -140,53 +139,11 @@ func jsonError(err error) error {
 	return fmt.Errorf("invalid JSON: %w", err)
 }
 
-func fromJSONNumbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 0); err == nil {
-			return int(i)
-		}
-		f, _ := v.Float64()
-		return f
-	case []any:
-		for i, e := range v {
-			v[i] = fromJSONNumbers(e)
-		}
-	case map[string]any:
-		for k, e := range v {
-			v[k] = fromJSONNumbers(e)
-		}
-	}
-	return v
-}
-
 // marshalValue encodes a JSON-shaped value so that decodeJSON gives it
 // back with the same Go types: a whole float64 is written with an
 // exponent (4e+00), which decodes as a float64, not as an int.
 func marshalValue(v any) ([]byte, error) {
-	return json.Marshal(exactNumbers(v))
-}
-
-func exactNumbers(v any) any {
-	switch v := v.(type) {
-	case float64:
-		if v == math.Trunc(v) && !math.IsInf(v, 0) {
-			return json.Number(strconv.FormatFloat(v, 'e', -1, 64))
-		}
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = exactNumbers(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = exactNumbers(e)
-		}
-		return out
-	}
-	return v
+	return json.Marshal(registry.ExactNumbers(v))
 }
 
 // jsonShaped converts a Go value (such as an expression's result) to a

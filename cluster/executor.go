@@ -416,7 +416,7 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		}
 		defer e.unwait(suffix)
 	}
-	data, err := json.Marshal(t)
+	data, err := json.Marshal(t.exact())
 	if err != nil {
 		return fmt.Errorf("the inputs cannot be sent to a worker: %w", err)
 	}
@@ -514,7 +514,7 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 				return e.connErr(err)
 			}
 		}
-		data, err := json.Marshal(t)
+		data, err := json.Marshal(t.exact())
 		if err != nil {
 			return err
 		}
@@ -677,7 +677,7 @@ func (e *Executor) newTask(ctx context.Context, nr engine.NodeRun) (*task, error
 // applyResult hands a worker's result to the engine.
 func applyResult(res *result, out registry.Outputs) error {
 	for name, v := range res.Outputs {
-		out.Set(name, fixNumbers(v))
+		out.Set(name, registry.FromJSONNumbers(v))
 	}
 	switch res.Kind {
 	case kindOK:

@@ -84,7 +84,7 @@ func (io *remoteIO) onIn(m *nats.Msg) {
 		s.ended, s.endErr = true, fmt.Errorf("stream input %q: chunk %d lost between the coordinator and the worker (got %d)", s.name, s.received+1, msg.Seq+1)
 	default:
 		for _, c := range msg.Chunks {
-			s.buf = append(s.buf, fixNumbers(c))
+			s.buf = append(s.buf, registry.FromJSONNumbers(c))
 		}
 		s.received += len(msg.Chunks)
 		if msg.End {

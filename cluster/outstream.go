@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
+
+	"github.com/flowrun/flowrun/registry"
 )
 
 // Streams out of workers are batched: Emit queues the chunk (within the
@@ -137,5 +139,5 @@ func decodeValue(raw []byte) (any, error) {
 	if err := decodeJSON(raw, &v); err != nil {
 		return nil, err
 	}
-	return fixNumbers(v), nil
+	return registry.FromJSONNumbers(v), nil
 }

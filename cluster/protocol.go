@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowrun/flowrun/registry"
 )
 
 // Stream, bucket and subject names.
@@ -140,25 +141,33 @@ func decodeJSON(data []byte, v any) error {
 	return d.Decode(v)
 }
 
-// fixNumbers replaces json.Number in v (decoded with UseNumber).
-func fixNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil && !strings.ContainsAny(string(x), ".eE") {
-			return int(i)
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = fixNumbers(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = fixNumbers(x[k])
+// exact returns a copy of t whose values keep their Go types once
+// encoded (see registry.ExactNumbers).
+func (t *task) exact() *task {
+	c := *t
+	c.Params = exactValues(t.Params)
+	c.Values = exactValues(t.Values)
+	if t.Streams != nil {
+		c.Streams = make(map[string][]any, len(t.Streams))
+		for k, cs := range t.Streams {
+			c.Streams[k] = registry.ExactNumbers(cs).([]any)
 		}
 	}
-	return v
+	return &c
+}
+
+// exact returns a copy of r whose outputs keep their Go types once
+// encoded.
+func (r result) exact() result {
+	r.Outputs = exactValues(r.Outputs)
+	return r
+}
+
+func exactValues(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return registry.ExactNumbers(m).(map[string]any)
 }
 
 // ensureStreams creates or updates the streams and the workers bucket.

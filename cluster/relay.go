@@ -340,7 +340,7 @@ func (r *relay) send(in *relayInput) {
 				return
 			}
 			end := min(in.read, in.granted, in.sent+maxBatch)
-			msg := inMsg{Input: in.idx, Seq: in.sent, Chunks: in.log[in.sent-in.logBase : end-in.logBase]}
+			msg := inMsg{Input: in.idx, Seq: in.sent, Chunks: registry.ExactNumbers(in.log[in.sent-in.logBase : end-in.logBase]).([]any)}
 			if end == in.read && in.ended {
 				msg.End, msg.Err, msg.Interrupted = true, endText(in.endErr), errors.Is(in.endErr, registry.ErrInterrupted)
 				in.endSent = true

@@ -86,7 +86,7 @@ func (w *Worker) loadState(ctx context.Context, t *task) (*stateRecord, uint64, 
 		return nil, 0, fmt.Errorf("the node's saved state is undecodable: %w", err)
 	}
 	for k, v := range rec.Result.Outputs {
-		rec.Result.Outputs[k] = fixNumbers(v)
+		rec.Result.Outputs[k] = registry.FromJSONNumbers(v)
 	}
 	return &rec, e.Revision(), nil
 }
@@ -209,7 +209,7 @@ func notMarshaler(node registry.Node, typ string) error {
 // before the run and records the run as failed, saying why: a run that
 // cannot be recorded must fail, not come back forever.
 func (w *Worker) record(t *task, st *stateRun, res result) ([]byte, result) {
-	rec := &stateRecord{Gen: t.Gen, Try: t.Try, Saved: st.ok, State: st.saved, Result: res}
+	rec := &stateRecord{Gen: t.Gen, Try: t.Try, Saved: st.ok, State: st.saved, Result: res.exact()}
 	if !st.ok && st.rec != nil {
 		// The run did not get as far as saving: the state stays.
 		rec.Saved, rec.State = st.rec.Saved, st.rec.State

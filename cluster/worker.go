@@ -462,7 +462,7 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key stri
 	case actReplay:
 		w.log.Info("redelivered run: its state is recorded, publishing its recorded result", "node", t.Node, "generation", t.Gen+1)
 	}
-	data, _ := json.Marshal(res)
+	data, _ := json.Marshal(res.exact())
 	w.finish(m, t, data, key)
 	w.log.Debug("run", "worker", w.opts.ID, "run_id", t.Run, "node", t.Node, "type", t.Type, "generation", t.Gen+1, "took", time.Since(start), "kind", res.Kind)
 }
@@ -509,14 +509,14 @@ func (w *Worker) forget(key string) {
 // fixTask turns the JSON numbers of a decoded task into int or float64.
 func fixTask(t *task) {
 	for k, v := range t.Params {
-		t.Params[k] = fixNumbers(v)
+		t.Params[k] = registry.FromJSONNumbers(v)
 	}
 	for k, v := range t.Values {
-		t.Values[k] = fixNumbers(v)
+		t.Values[k] = registry.FromJSONNumbers(v)
 	}
 	for k, vs := range t.Streams {
 		for i := range vs {
-			vs[i] = fixNumbers(vs[i])
+			vs[i] = registry.FromJSONNumbers(vs[i])
 		}
 		t.Streams[k] = vs
 	}
@@ -751,7 +751,7 @@ func (io *remoteIO) Emit(ctx context.Context, name string, v any) error {
 			return fmt.Errorf("%w: %w", registry.ErrCancelled, context.Cause(ctx))
 		}
 	}
-	data, err := json.Marshal(v)
+	data, err := json.Marshal(registry.ExactNumbers(v))
 	if err != nil {
 		return err
 	}

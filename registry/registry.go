@@ -1,11 +1,14 @@
 package registry
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -214,6 +217,57 @@ func CopyValue(v any) any {
 			out[k] = CopyValue(e)
 		}
 		return out
+	}
+	return v
+}
+
+// ExactNumbers returns v, a JSON-shaped value, ready to be encoded with
+// encoding/json so that [FromJSONNumbers] gives back the same Go types:
+// a whole float64 becomes a json.Number with an exponent (4e+00), which
+// decodes as a float64, not as an int. Lists and objects are copied; v
+// itself is not changed.
+func ExactNumbers(v any) any {
+	switch v := v.(type) {
+	case float64:
+		if v == math.Trunc(v) && !math.IsInf(v, 0) {
+			return json.Number(strconv.FormatFloat(v, 'e', -1, 64))
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = ExactNumbers(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = ExactNumbers(e)
+		}
+		return out
+	}
+	return v
+}
+
+// FromJSONNumbers replaces the json.Numbers in v, a value decoded with
+// json.Decoder.UseNumber, by the Go types flowrun's values use: an
+// integer that fits an int becomes an int, any other number a float64.
+// Lists and objects are changed in place.
+func FromJSONNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(string(v), 10, 0); err == nil {
+			return int(i)
+		}
+		f, _ := v.Float64()
+		return f
+	case []any:
+		for i, e := range v {
+			v[i] = FromJSONNumbers(e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			v[k] = FromJSONNumbers(e)
+		}
 	}
 	return v
 }
