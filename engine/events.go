@@ -11,7 +11,7 @@ import (
 // writes nothing, so the hot path pays one nil check when events are off.
 //
 // Every event has "seq" (its position in the log), "event" ("start",
-// "chunk" or "end"), "node" and "run" (the run's number, from 1). A start
+// "chunk", "restart" or "end"), "node" and "run" (the run's number, from 1). A start
 // event has "inputs" (the value of every value input) and, when some input
 // was fed from its default, "defaulted". A chunk event has "output" and
 // "value". An end event has "outputs" (the run's final values), for a
@@ -20,6 +20,10 @@ import (
 // interrupt or by the end of the flow has "cut": true and no outputs,
 // since its values are not passed on. An end event of a run that another
 // process ran (a worker of the cluster package) has "worker": its name.
+// A restart event says the run starts over, as from its start event: the
+// chunks it emitted before are void. It has "by", the producer whose
+// stream the run reads, when that producer streams again (see
+// NodeRun.Restream), and no "by" for the producer itself.
 type eventLog struct {
 	mu  sync.Mutex
 	w   *bufio.Writer
@@ -47,6 +51,7 @@ type event struct {
 	Stop      string         `json:"stop,omitempty"`
 	Cut       bool           `json:"cut,omitempty"`
 	Worker    string         `json:"worker,omitempty"`
+	By        string         `json:"by,omitempty"`
 }
 
 func (l *eventLog) write(e *event) {
@@ -100,6 +105,20 @@ func (l *eventLog) end(ru *run, err error) {
 	}
 	if ru.stop {
 		e.Stop = ru.stopNote
+	}
+	l.write(e)
+}
+
+// restart records that run ru starts over: the chunks it emitted since
+// its start (or its last restart) are void. by is the producer whose new
+// stream it reads again, nil when the run itself streams again.
+func (l *eventLog) restart(ru *run, by *nodeState) {
+	if l == nil {
+		return
+	}
+	e := &event{Event: "restart", Node: ru.node.n.ID, Run: ru.gen + 1}
+	if by != nil {
+		e.By = by.n.ID
 	}
 	l.write(e)
 }

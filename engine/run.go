@@ -28,7 +28,13 @@ type run struct {
 	gen  int // completed runs of the node before this one
 
 	ctx    context.Context
-	cancel context.CancelCauseFunc // nil for non-streaming nodes
+	cancel context.CancelCauseFunc // nil for nodes that neither stream nor read a stream
+
+	// restart is set when a producer of a stream the run reads streams
+	// again from its first chunk (restream.go): the run, cancelled, is
+	// executed again on the new stream. Guarded by Runner.mu.
+	restart   bool
+	restartBy *nodeState
 
 	interrupted       atomic.Bool
 	consumerCancelled atomic.Bool
@@ -86,6 +92,9 @@ func newRun(r *Runner, ns *nodeState) *run {
 		ru.reported, ru.failure, ru.stop, ru.done, ru.cut = false, nil, false, false, false
 		ru.stopNote, ru.stopReason, ru.worker = "", "", ""
 		ru.interrupted.Store(false)
+		if ru.cancel != nil {
+			ru.newContext()
+		}
 		return ru
 	}
 	nIn, nOut := len(ns.n.Inputs), len(ns.final)
@@ -100,8 +109,8 @@ func newRun(r *Runner, ns *nodeState) *run {
 		set:       make([]bool, nOut),
 		finals:    make([]any, nOut),
 	}
-	if ns.streams || ns.n.Spec.Interruptible {
-		ru.ctx, ru.cancel = context.WithCancelCause(r.ctx)
+	if ns.streams || ns.n.Spec.Interruptible || ns.readsStream {
+		ru.newContext()
 	}
 	if ns.streams {
 		ru.outQueues = make([][]*chunkQueue, nOut)
@@ -109,6 +118,23 @@ func newRun(r *Runner, ns *nodeState) *run {
 		ru.emittedOn = make([]bool, nOut)
 	}
 	return ru
+}
+
+// newContext gives the run its own context, which an interrupt, a
+// consumer's cancel or a restream cancels without ending the flow.
+func (ru *run) newContext() {
+	ru.ctx, ru.cancel = context.WithCancelCause(ru.r.ctx)
+}
+
+// stopper returns what a consumer cancelling one of the run's streams
+// calls: it stops the run's current context (not the one of a later
+// restart: restream.go). Called with Runner.mu held.
+func (ru *run) stopper() func() {
+	cancel := ru.cancel
+	return func() {
+		ru.consumerCancelled.Store(true)
+		cancel(errStreamCancelled)
+	}
 }
 
 // bind takes the value (or stream) of one input for this run. Called with
@@ -126,6 +152,7 @@ func (ru *run) bind(e *edge) {
 		v, ru.defaulted[i] = b.Default, true
 	case e.stream && e.from.streams:
 		ru.streams[i] = e.q
+		e.q.reader = ru
 		return
 	default:
 		v = e.from.final[e.out]
@@ -251,12 +278,6 @@ func (ru *run) valueTooLarge(i int) error {
 func (ru *run) Needed(name string) bool {
 	i, ok := ru.node.outputAt(name)
 	return ok && ru.node.need[i]
-}
-
-// cancelByConsumer stops the run because a consumer cancelled its stream.
-func (ru *run) cancelByConsumer() {
-	ru.consumerCancelled.Store(true)
-	ru.cancel(errStreamCancelled)
 }
 
 // cancelled reports whether this run (not the whole flow) was cancelled,

@@ -66,11 +66,13 @@ type nodeState struct {
 	final []any
 	cur   *run
 
-	streams  bool
-	running  bool
-	demanded bool
-	queued   bool
-	stopped  bool // reached its generation limit
+	streams bool
+	// readsStream: an input reads the chunks of a streaming producer.
+	readsStream bool
+	running     bool
+	demanded    bool
+	queued      bool
+	stopped     bool // reached its generation limit
 	// everStarted is set by the node's first run (see Runner.startOrder).
 	everStarted bool
 }
@@ -168,6 +170,7 @@ func (ns *nodeState) wire(nodes []*nodeState) {
 			e.from.consumers = append(e.from.consumers, e)
 			if e.stream && e.from.streams {
 				e.from.streamOut[e.out] = append(e.from.streamOut[e.out], e)
+				ns.readsStream = true
 			}
 		}
 		ns.inputs = append(ns.inputs, e)
@@ -337,9 +340,10 @@ func (r *Runner) start(ns *nodeState) *run {
 		}
 	}
 	if ns.streams {
+		stop := ru.stopper()
 		for i, edges := range ns.streamOut {
 			for _, e := range edges {
-				e.q = newChunkQueue(streamBuffer, ru.cancelByConsumer, r.maxValue)
+				e.q = newChunkQueue(streamBuffer, stop, r.maxValue)
 				ru.outQueues[i] = append(ru.outQueues[i], e.q)
 				if e.fresh() {
 					r.demand(e.to)
@@ -358,6 +362,19 @@ func (r *Runner) complete(ru *run, err error) *run {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ns := ru.node
+	if ru.restart {
+		// A producer of a stream it read streams again: the run starts
+		// over on the new stream, in this goroutine, unless the flow is
+		// ending.
+		if r.stopping {
+			ru.cut = true
+		} else if rerr := r.rerunLocked(ru); rerr != nil {
+			err = &NodeError{Node: ns.n.ID, Type: ns.n.Type, Pos: ns.n.Pos, Generation: ru.gen, Err: rerr}
+			ru.reported = false
+		} else {
+			return ru
+		}
+	}
 	ns.running = false
 	ns.cur = nil
 	r.running--

@@ -24,6 +24,9 @@ type chunkQueue struct {
 	closed    bool  // the producer's run ended
 	err       error // the producer's run failed (on_error: continue)
 	cancelled bool  // the consumer cancelled: drop further chunks
+	// kept: a queue standing for values (valueQueue) keeps its chunks
+	// once read, so that a run restarted (restream.go) reads them again.
+	kept bool
 
 	consWaiting bool
 	prodWaiting bool
@@ -32,7 +35,11 @@ type chunkQueue struct {
 
 	// onCancel stops the producer's run; set by the producer when it
 	// creates the queue, nil for queues that stand for a single value.
+	// Guarded by mu (a restreamed run's old queues drop it).
 	onCancel func()
+	// reader is the consumer's run that took the queue as its input,
+	// nil until one did. Guarded by Runner.mu.
+	reader *run
 
 	// held is the size (registry.SizeOf) of the chunks kept for a
 	// consumer that has not started reading; past limit, push fails.
@@ -56,7 +63,7 @@ func newChunkQueue(capacity int, onCancel func(), limit int64) *chunkQueue {
 // valueQueue returns a closed queue holding the given chunks: the stream a
 // stream input sees for a non-streaming producer or a default.
 func valueQueue(chunks ...any) *chunkQueue {
-	q := &chunkQueue{buf: chunks, n: len(chunks), cap: len(chunks), closed: true, reading: true}
+	q := &chunkQueue{buf: chunks, n: len(chunks), cap: len(chunks), closed: true, reading: true, kept: true}
 	return q
 }
 
@@ -175,7 +182,9 @@ func (q *chunkQueue) Next(ctx context.Context) (any, bool, error) {
 		return nil, false, err
 	}
 	v := q.buf[q.head]
-	q.buf[q.head] = nil
+	if !q.kept {
+		q.buf[q.head] = nil
+	}
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
 	wake := q.prodWaiting && q.n <= q.cap/2
@@ -209,16 +218,41 @@ func (q *chunkQueue) drop(stopProducer bool) {
 		return
 	}
 	q.cancelled = true
-	q.buf, q.head, q.n = nil, 0, 0
+	if !q.kept {
+		q.buf, q.head, q.n = nil, 0, 0
+	}
 	wakeProd := q.prodWaiting
 	q.prodWaiting = false
-	closed := q.closed
+	closed, onCancel := q.closed, q.onCancel
 	q.mu.Unlock()
 	if wakeProd {
 		signal(q.notFull)
 	}
-	if stopProducer && !closed && q.onCancel != nil {
-		q.onCancel()
+	if stopProducer && !closed && onCancel != nil {
+		onCancel()
+	}
+}
+
+// rewind makes a queue standing for values (valueQueue) yield its chunks
+// again from the first, for a run restarted.
+func (q *chunkQueue) rewind() {
+	q.mu.Lock()
+	q.head, q.n, q.cancelled = 0, len(q.buf), false
+	q.mu.Unlock()
+}
+
+// void ends a queue of a producer's run that streams again from its
+// first chunk (restream.go): its consumer's reads fail with
+// errRestreamed, and nothing it does reaches the producer any more.
+func (q *chunkQueue) void() {
+	q.mu.Lock()
+	q.buf, q.head, q.n = nil, 0, 0
+	q.onCancel = nil
+	wakeProd := q.prodWaiting
+	q.prodWaiting = false
+	q.closeLocked(errRestreamed)
+	if wakeProd {
+		signal(q.notFull)
 	}
 }
 
