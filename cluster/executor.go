@@ -465,7 +465,7 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			e.mu.Unlock()
 		}
 	}()
-	rs := &remoteStream{e: e, t: t, out: nr.Out}
+	rs := &remoteStream{e: e, t: t, out: nr.Out, restream: nr.Restream}
 	// A result comes on ch, or, when the subscription missed it, from the
 	// results stream after a reconnect or a long wait. The first accepted
 	// is applied and the others are dropped: all are results of this same
@@ -575,8 +575,17 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		}
 		if strings.HasPrefix(m.Subject, subjChunk+".") {
 			err := rs.chunk(ctx, m.Data)
-			if errors.Is(err, errChunksLost) {
+			switch {
+			case errors.Is(err, errChunksLost):
 				err = restart(err.Error())
+			case errors.Is(err, errDiverged):
+				// The new attempt's first chunks were not kept: a new
+				// try streams again, all of its chunks forwarded.
+				why := err.Error()
+				if err = nr.Restream(); err == nil {
+					rs.forwarded = rs.forwarded[:0]
+					err = restart(why)
+				}
 			}
 			if err != nil {
 				e.cancelRemote(t)
@@ -701,18 +710,33 @@ func applyResult(res *result, out registry.Outputs) error {
 // granting credit as it goes. When a worker dies mid-stream the run is
 // redelivered and its new attempt streams from the first chunk again:
 // the chunks already forwarded are checked against it (by hash) and
-// skipped, so consumers see every chunk once; a new attempt that
-// streams something else fails the run.
+// skipped, so consumers see every chunk once.
+//
+// A new attempt that streams something else (llm.chat, any program whose
+// output varies) makes the engine restart the generation of every reader
+// of the run (engine.NodeRun.Restream), and the new attempt's chunks are
+// forwarded from its first: rs keeps the chunks of a new attempt that
+// match the ones forwarded (up to ExecutorOptions.ReplayLimit bytes), and
+// forwards them then the rest once one differs. Past the limit it has not
+// kept them: a divergence then makes Execute restream and dispatch a new
+// try, whose chunks are all forwarded (errDiverged).
 type remoteStream struct {
 	e         *Executor
 	t         *task
 	out       registry.Outputs
-	forwarded []uint64 // hashes of the chunks forwarded, in order
+	restream  func() error // engine.NodeRun.Restream
+	forwarded []uint64     // hashes of the chunks forwarded, in order
 	attempt   string
 	seen      int    // chunks of the current attempt
 	lost      string // an attempt whose chunks were lost
 	granted   int    // the last credit sent: seen when it was sent
 	hash      hash.Hash64
+	// kept holds the chunks of the current attempt that matched the
+	// ones forwarded (a new attempt's), keptSize their size; overflow
+	// says they grew past the limit and were dropped.
+	kept     []rawChunk
+	keptSize int64
+	overflow bool
 }
 
 func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
@@ -725,6 +749,7 @@ func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
 			return nil // chunks of a superseded attempt
 		}
 		rs.attempt, rs.seen, rs.granted = b.Attempt, 0, 0
+		rs.dropKept()
 	}
 	if rs.hash == nil {
 		rs.hash = fnv.New64a()
@@ -749,18 +774,34 @@ func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
 		rs.hash.Write(c.Value)
 		sum := rs.hash.Sum64()
 		if seq < len(rs.forwarded) {
-			if rs.forwarded[seq] != sum {
-				return fmt.Errorf("the worker running this stream was lost after %d chunks, and the run that replaced it streamed a different chunk %d; a stream cannot be taken back from its consumers", len(rs.forwarded), seq+1)
+			if rs.forwarded[seq] == sum {
+				rs.keep(c)
+				continue
 			}
-		} else {
-			v, err := decodeValue(c.Value)
-			if err != nil {
-				return fmt.Errorf("undecodable chunk from a worker: %w", err)
+			// The new attempt streams something else: the readers
+			// start over on it.
+			if rs.overflow {
+				rs.lost = rs.attempt
+				return fmt.Errorf("%w at chunk %d", errDiverged, seq+1)
 			}
-			if err := rs.out.Emit(ctx, c.Output, v); err != nil {
+			rs.e.log.Info("a streamed run replacing a lost one streamed something else: its readers start their generation over", "node", rs.t.Node, "generation", rs.t.Gen+1, "chunk", seq+1, "forwarded", len(rs.forwarded))
+			if err := rs.restream(); err != nil {
 				return err
 			}
-			rs.forwarded = append(rs.forwarded, sum)
+			kept, sums := rs.kept, slices.Clone(rs.forwarded[:len(rs.kept)])
+			rs.forwarded = rs.forwarded[:0]
+			rs.dropKept()
+			for i, k := range kept {
+				if err := rs.emit(ctx, k, sums[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if rs.kept != nil {
+			rs.dropKept()
+		}
+		if err := rs.emit(ctx, c, sum); err != nil {
+			return err
 		}
 	}
 	if rs.seen-rs.granted >= max(1, rs.t.Window/2) {
@@ -771,9 +812,45 @@ func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// emit forwards a chunk to the engine and records its hash, sum.
+func (rs *remoteStream) emit(ctx context.Context, c rawChunk, sum uint64) error {
+	v, err := decodeValue(c.Value)
+	if err != nil {
+		return fmt.Errorf("undecodable chunk from a worker: %w", err)
+	}
+	if err := rs.out.Emit(ctx, c.Output, v); err != nil {
+		return err
+	}
+	rs.forwarded = append(rs.forwarded, sum)
+	return nil
+}
+
+// keep keeps a chunk of a new attempt that matched the one forwarded, in
+// case a later one differs; past the replay limit, none is kept.
+func (rs *remoteStream) keep(c rawChunk) {
+	if rs.overflow {
+		return
+	}
+	if rs.keptSize += int64(len(c.Output) + len(c.Value) + 16); rs.keptSize > rs.e.opts.ReplayLimit {
+		rs.overflow, rs.kept = true, nil
+		return
+	}
+	rs.kept = append(rs.kept, c)
+}
+
+// dropKept forgets the chunks kept for the current attempt.
+func (rs *remoteStream) dropKept() {
+	rs.kept, rs.keptSize, rs.overflow = nil, 0, false
+}
+
 // errChunksLost is returned by remoteStream.chunk when chunks of the
 // current attempt never arrived.
 var errChunksLost = errors.New("chunks streamed by the worker were lost")
+
+// errDiverged is returned by remoteStream.chunk when a new attempt
+// streams something else than the chunks forwarded and the ones it
+// streamed before were not kept (past the replay limit).
+var errDiverged = errors.New("the run replacing a lost one streamed something else, past what the coordinator keeps to forward it")
 
 // maxStreamRestarts bounds how often one streamed run is restarted
 // because its chunks were lost.
@@ -783,6 +860,7 @@ const maxStreamRestarts = 8
 // the first: they are checked against the chunks already forwarded.
 func (rs *remoteStream) restart(t *task) {
 	rs.t, rs.attempt, rs.lost, rs.seen, rs.granted = t, "", "", 0, 0
+	rs.dropKept()
 }
 
 // acceptable reports whether data is a result rs accepts.

@@ -189,26 +189,30 @@ nodes:
 // restarts whole and the reader still sees every chunk once, in order.
 // In "live", the producer itself reads a stream relayed from the
 // coordinator, which its new try reads from the first chunk again (the
-// coordinator's source runs once).
+// coordinator's source runs once). In "varying", the producer's new try
+// streams other chunks (-1, -2, ...): the reader starts its generation
+// over and reads exactly the new stream.
 func TestChunksStreamedWhileCoordinatorReconnects(t *testing.T) {
-	t.Run("source", func(t *testing.T) {
-		testChunksLostOnReconnect(t, `version: 1
+	const source = `version: 1
 nodes:
   src: {type: test.cutsource, placement: worker}
   r: {type: test.orderedreader, inputs: {s: src}, placement: local}
-`)
-	})
+`
+	t.Run("source", func(t *testing.T) { testChunksLostOnReconnect(t, source, false) })
 	t.Run("live", func(t *testing.T) {
 		testChunksLostOnReconnect(t, `version: 1
 nodes:
   nums: {type: stream.range, with: {stop: 100}, placement: local}
   src: {type: test.cutmap, inputs: {s: nums}, placement: worker}
   r: {type: test.orderedreader, inputs: {s: src}, placement: local}
-`)
+`, false)
 	})
+	t.Run("varying", func(t *testing.T) { testChunksLostOnReconnect(t, source, true) })
 }
 
-func testChunksLostOnReconnect(t *testing.T, src string) {
+// testChunksLostOnReconnect runs src; with vary, the producer's second
+// run emits -v-1 for each v.
+func testChunksLostOnReconnect(t *testing.T, src string, vary bool) {
 	const n, before = 100, 10
 	url := server(t)
 	reg := builtins(t)
@@ -219,6 +223,9 @@ func testChunksLostOnReconnect(t *testing.T, src string) {
 	emit := func(ctx context.Context, out registry.Outputs, values []any) error {
 		first := attempts.Add(1) == 1
 		for i, v := range values {
+			if vary && !first {
+				v = -v.(int) - 1
+			}
 			if first && i == before {
 				close(blocked)
 				select {
@@ -273,15 +280,17 @@ func testChunksLostOnReconnect(t *testing.T, src string) {
 		},
 	})
 	readBefore := make(chan struct{})
+	var readOnce sync.Once
 	reg.MustRegister(registry.Spec{
 		Type:    "test.orderedreader",
-		Doc:     "Reads its stream, checks it is 0..n-1, says when it read the first chunks.",
+		Doc:     "Reads its stream, checks it is 0..n-1 (or -1..-n), says when it read the first chunks; outputs the count (negated for -1..-n).",
 		Inputs:  []registry.Input{{Name: "s", Stream: true}},
 		Outputs: []registry.Output{{Name: "out"}},
 		New: func(registry.Config, registry.Env) (registry.Node, error) {
 			return nodeFunc(func(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
 				s := in.Stream("s")
 				i := 0
+				neg := false
 				for {
 					c, ok, err := s.Next(ctx)
 					if err != nil {
@@ -290,13 +299,23 @@ func testChunksLostOnReconnect(t *testing.T, src string) {
 					if !ok {
 						break
 					}
-					if c != any(i) {
-						return fmt.Errorf("chunk %d is %v, want %d", i+1, c, i)
+					if i == 0 {
+						neg = c == any(-1)
+					}
+					want := i
+					if neg {
+						want = -i - 1
+					}
+					if c != any(want) {
+						return fmt.Errorf("chunk %d is %v, want %d", i+1, c, want)
 					}
 					i++
 					if i == before {
-						close(readBefore)
+						readOnce.Do(func() { close(readBefore) })
 					}
+				}
+				if neg {
+					i = -i
 				}
 				out.Set("out", i)
 				return nil
@@ -353,8 +372,12 @@ func testChunksLostOnReconnect(t *testing.T, src string) {
 	if o.err != nil {
 		t.Fatalf("run: %v, want it to complete after the chunks lost while the coordinator was away were streamed again", o.err)
 	}
-	if got := o.res.Final["r"]["out"]; got != n {
-		t.Fatalf("r read %v chunks, want %d", got, n)
+	want := n
+	if vary {
+		want = -n // the new stream, -1..-n
+	}
+	if got := o.res.Final["r"]["out"]; got != want {
+		t.Fatalf("r read %v chunks, want %d", got, want)
 	}
 	if got := attempts.Load(); got != 2 {
 		t.Fatalf("the producer ran %d times, want 2 (the first run's chunks were lost)", got)

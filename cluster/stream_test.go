@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,8 +25,10 @@ type streamHooks struct {
 	// reports its worker on blocked after that many chunks and waits for
 	// its context (its worker's death); 0 never.
 	srcBlockAfter, readerBlockAfter int
-	// srcVary: attempts after the first emit other chunks.
-	srcVary bool
+	// srcVary: attempts after the first emit other chunks from chunk
+	// varyFrom on: -i-1 instead of i.
+	srcVary  bool
+	varyFrom int
 	// step, when not nil, paces test.reader: one receive per chunk; and
 	// test.source waits after its first chunk until a reader read it
 	// (firstRead), so that the stream is being read from then on.
@@ -41,8 +42,9 @@ type streamHooks struct {
 	emitted      atomic.Int64
 	consumed     atomic.Int64
 	// completed counts the reader attempts that read the whole stream,
-	// in order; partial those that completed on less.
-	completed, partial atomic.Int32
+	// in order; partial those that completed on less; varied those of
+	// the completed that read the stream of a varied attempt.
+	completed, partial, varied atomic.Int32
 }
 
 // nodeFunc is a registry.Node made of a function.
@@ -67,7 +69,7 @@ func (h *streamHooks) register(reg *registry.Registry, where string) error {
 				attempt := h.srcAttempts.Add(1)
 				for i := range h.n {
 					v := i
-					if h.srcVary && attempt > 1 {
+					if h.srcVary && attempt > 1 && i >= h.varyFrom {
 						v = -i - 1
 					}
 					if err := out.Emit(ctx, "out", v); err != nil {
@@ -104,6 +106,7 @@ func (h *streamHooks) register(reg *registry.Registry, where string) error {
 				attempt := h.readAttempts.Add(1)
 				s := in.Stream("s")
 				i := 0
+				varied := false // reading a varied attempt's stream
 				for {
 					if h.step != nil {
 						select {
@@ -119,8 +122,17 @@ func (h *streamHooks) register(reg *registry.Registry, where string) error {
 					if !ok {
 						break
 					}
-					if c != any(i) {
-						return fmt.Errorf("chunk %d is %v, want %d", i+1, c, i)
+					want := i
+					if h.srcVary && i >= h.varyFrom {
+						if i == h.varyFrom {
+							varied = c == any(-i-1)
+						}
+						if varied {
+							want = -i - 1
+						}
+					}
+					if c != any(want) {
+						return fmt.Errorf("chunk %d is %v, want %d", i+1, c, want)
 					}
 					i++
 					h.consumed.Add(1)
@@ -135,6 +147,9 @@ func (h *streamHooks) register(reg *registry.Registry, where string) error {
 				}
 				if i == h.n {
 					h.completed.Add(1)
+					if varied {
+						h.varied.Add(1)
+					}
 				} else {
 					h.partial.Add(1)
 				}
@@ -454,24 +469,74 @@ nodes:
 	t.Logf("source attempts %d, reader attempts %d", h.srcAttempts.Load(), h.readAttempts.Load())
 }
 
-// TestStreamingProducerReplacedByDifferentStreamFails: a producer whose
-// second attempt streams other chunks fails the run; no reader completes.
-func TestStreamingProducerReplacedByDifferentStreamFails(t *testing.T) {
-	url := server(t)
-	h := newHooks(3000)
-	h.srcBlockAfter = 1000
-	h.srcVary = true
-	workers := startWorkers(t, url, h, 3, time.Second)
-	ex, flow := coordinator(t, url, h, `version: 1
+// TestStreamingProducerReplacedByDifferentStreamRestartsReaders kills
+// the worker of a producer mid-stream; its run on another worker streams
+// something else from chunk 501 on. Every reader starts its generation
+// over on the new stream: a reader on a worker (through the relay), one
+// in the coordinator and a whole-value consumer complete on exactly the
+// new stream, each chunk once and in order. With a replay limit too
+// small to keep the new run's first chunks, a new try streams instead.
+func TestStreamingProducerReplacedByDifferentStreamRestartsReaders(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int64
+		tries int32 // source attempts at least
+		// reader is r's placement: with the small limit, a reader on the
+		// producer's worker, killed with it, could not be restarted.
+		reader string
+	}{
+		{"kept", 0, 2, "worker"},
+		{"past_replay_limit", 100, 3, "local"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := server(t)
+			h := newHooks(3000)
+			h.srcBlockAfter = 1000
+			h.srcVary, h.varyFrom = true, 500
+			// The reader on a worker has read the first chunk when the
+			// producer's worker dies.
+			h.firstRead = make(chan struct{})
+			workers := startWorkers(t, url, h, 3, time.Second)
+			ex, flow := coordinator(t, url, h, `version: 1
 nodes:
   src: {type: test.source, placement: worker}
-  r: {type: test.reader, inputs: {s: src}, placement: worker}
-`, cluster.ExecutorOptions{})
-	_, err := runKillingBlocked(t, ex, flow, h, workers)
-	if err == nil || !strings.Contains(err.Error(), "streamed a different chunk") {
-		t.Fatalf("run: %v, want the source failing on a different stream", err)
-	}
-	if c, p := h.completed.Load(), h.partial.Load(); c != 0 || p != 0 {
-		t.Errorf("%d readers completed on the whole stream and %d on part of it, want none", c, p)
+  r: {type: test.reader, inputs: {s: src}, placement: `+tc.reader+`}
+  all: {type: stream.collect, inputs: {s: src}, placement: local}
+  whole: {type: value.identity, inputs: {x: src}, placement: local}
+`, cluster.ExecutorOptions{ReplayLimit: tc.limit})
+			res, err := runKillingBlocked(t, ex, flow, h, workers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]any, h.n)
+			sum := 0
+			for i := range want {
+				v := i
+				if i >= h.varyFrom {
+					v = -i - 1
+				}
+				want[i], sum = v, sum+v
+			}
+			if got := res.Final["r"]["out"]; got != h.n {
+				t.Errorf("r read %v chunks, want %d", got, h.n)
+			}
+			if c, p, v := h.completed.Load(), h.partial.Load(), h.varied.Load(); c < 1 || p != 0 || v != c {
+				t.Errorf("%d reader attempts completed on the whole stream (%d on the new one) and %d on part of it, want all on the new one and none on part", c, v, p)
+			}
+			all, _ := res.Final["all"]["out"].([]any)
+			if fmt.Sprint(all) != fmt.Sprint(want) {
+				t.Errorf("the local reader collected %d chunks (%v ... %v), want the new stream's %d (%v ... %v)", len(all), first(all), lastOf(all), h.n, first(want), lastOf(want))
+			}
+			if got := res.Final["whole"]["out"]; got != sum {
+				t.Errorf("the whole-value consumer got %v, want the new stream's %d", got, sum)
+			}
+			if a := h.srcAttempts.Load(); a < tc.tries {
+				t.Errorf("the source ran %d attempts, want %d", a, tc.tries)
+			}
+			if g := res.Generations; g["src"] != 1 || g["r"] != 1 || g["all"] != 1 || g["whole"] != 1 {
+				t.Errorf("generations %v, want one each", g)
+			}
+			t.Logf("source attempts %d, reader attempts %d", h.srcAttempts.Load(), h.readAttempts.Load())
+		})
 	}
 }
