@@ -473,16 +473,18 @@ nodes:
 // the worker of a producer mid-stream; its run on another worker streams
 // something else from chunk 501 on. Every reader starts its generation
 // over on the new stream: a reader on a worker (through the relay), one
-// in the coordinator and a whole-value consumer complete on exactly the
-// new stream, each chunk once and in order. With a replay limit too
+// in the coordinator, a whole-value consumer and the reader of a
+// streaming reader on a worker complete on exactly the new stream, each
+// chunk once and in order. With a replay limit too
 // small to keep the new run's first chunks, a new try streams instead.
 func TestStreamingProducerReplacedByDifferentStreamRestartsReaders(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		limit int64
 		tries int32 // source attempts at least
-		// reader is r's placement: with the small limit, a reader on the
-		// producer's worker, killed with it, could not be restarted.
+		// reader is the placement of r and twice: with the small
+		// limit, a reader on the producer's worker, killed with it,
+		// could not be restarted.
 		reader string
 	}{
 		{"kept", 0, 2, "worker"},
@@ -503,6 +505,8 @@ nodes:
   r: {type: test.reader, inputs: {s: src}, placement: `+tc.reader+`}
   all: {type: stream.collect, inputs: {s: src}, placement: local}
   whole: {type: value.identity, inputs: {x: src}, placement: local}
+  twice: {type: stream.map, inputs: {s: src}, with: {expr: "chunk * 2"}, placement: `+tc.reader+`}
+  last: {type: stream.collect, inputs: {s: twice}, placement: local}
 `, cluster.ExecutorOptions{ReplayLimit: tc.limit})
 			res, err := runKillingBlocked(t, ex, flow, h, workers)
 			if err != nil {
@@ -530,10 +534,19 @@ nodes:
 			if got := res.Final["whole"]["out"]; got != sum {
 				t.Errorf("the whole-value consumer got %v, want the new stream's %d", got, sum)
 			}
+			// A streaming reader on a worker restarts its own reader.
+			doubled := make([]any, h.n)
+			for i, v := range want {
+				doubled[i] = 2 * v.(int)
+			}
+			last, _ := res.Final["last"]["out"].([]any)
+			if fmt.Sprint(last) != fmt.Sprint(doubled) {
+				t.Errorf("the reader of a streaming reader collected %d chunks (%v ... %v), want the new stream doubled", len(last), first(last), lastOf(last))
+			}
 			if a := h.srcAttempts.Load(); a < tc.tries {
 				t.Errorf("the source ran %d attempts, want %d", a, tc.tries)
 			}
-			if g := res.Generations; g["src"] != 1 || g["r"] != 1 || g["all"] != 1 || g["whole"] != 1 {
+			if g := res.Generations; g["src"] != 1 || g["r"] != 1 || g["all"] != 1 || g["whole"] != 1 || g["twice"] != 1 || g["last"] != 1 {
 				t.Errorf("generations %v, want one each", g)
 			}
 			t.Logf("source attempts %d, reader attempts %d", h.srcAttempts.Load(), h.readAttempts.Load())
