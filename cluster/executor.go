@@ -90,11 +90,6 @@ type Executor struct {
 
 	mu    sync.Mutex
 	tries map[string]int // node/gen -> dispatches so far
-	// poison holds, by the stream sequence of its task, the channel of
-	// each run waiting on a worker, where the server's advisory that it
-	// gave up delivering the task arrives.
-	poison    map[uint64]chan int
-	poisonSub *nats.Subscription
 
 	wmu     sync.Mutex
 	resSub  *nats.Subscription
@@ -127,7 +122,7 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	if opts.ReplayLimit <= 0 {
 		opts.ReplayLimit = DefaultReplayLimit
 	}
-	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, poison: map[uint64]chan int{}, lost: make(chan struct{}), recheck: make(chan struct{})}
+	e := &Executor{nc: nc, opts: opts, log: opts.Logger, tries: map[string]int{}, waiting: map[string]chan *nats.Msg{}, lost: make(chan struct{}), recheck: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -142,28 +137,7 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	if e.kv, err = ensureStreams(ctx, e.js); err != nil {
 		return nil, err
 	}
-	if e.poisonSub, err = nc.Subscribe(subjMaxDeliveries, e.onMaxDeliveries); err != nil {
-		return nil, err
-	}
 	return e, nil
-}
-
-// onMaxDeliveries hands the server's advisory that it stopped delivering
-// a task to the run waiting for it.
-func (e *Executor) onMaxDeliveries(m *nats.Msg) {
-	var adv maxDeliveriesAdvisory
-	if json.Unmarshal(m.Data, &adv) != nil {
-		return
-	}
-	e.mu.Lock()
-	ch := e.poison[adv.StreamSeq]
-	e.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- adv.Deliveries:
-		default:
-		}
-	}
 }
 
 // RunID returns the id of the flow run in subjects and message ids.
@@ -358,7 +332,6 @@ func (e *Executor) Close() error {
 		_ = e.resSub.Unsubscribe()
 	}
 	e.wmu.Unlock()
-	_ = e.poisonSub.Unsubscribe()
 	if !e.nc.IsConnected() {
 		return nil
 	}
@@ -430,13 +403,17 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		relayFailed = rl.failed
 	}
 	// The task is queued without waiting here for the server's
-	// acknowledgement: a failed or lost one shows on queued below, and a
-	// run's result cannot come before its task is stored.
+	// acknowledgement (its PubAck): a failed or lost one shows on queued
+	// below, and a run's result cannot come before its task is stored.
+	// A PubAck lost with the connection (the task may be stored, or not)
+	// is asked for again by publishing the task again with its message
+	// id (see republish).
 	var queued <-chan error
 	var stored <-chan *jetstream.PubAck
-	poison := make(chan int, 1)
-	var seq uint64 // the task's stream sequence, once stored
-	publish := func(data []byte) error {
+	var seq uint64       // the task's stream sequence, once stored
+	unconfirmed := false // the task's PubAck has not arrived
+	republished := 0     // how often the task was published again
+	send := func() error {
 		msg := &nats.Msg{Subject: subjTask + "." + e.run + "." + token(t.Type), Data: data}
 		f, err := e.js.PublishMsgAsync(msg, jetstream.WithMsgID(t.msgID()))
 		if err != nil {
@@ -446,25 +423,35 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			return e.connErr(fmt.Errorf("queueing the run: %w", err))
 		}
 		queued, stored = f.Err(), f.Ok()
+		return nil
+	}
+	publish := func() error {
+		seq, unconfirmed, republished = 0, true, 0
+		if err := send(); err != nil {
+			return err
+		}
 		e.mu.Lock()
 		e.dispatched++
-		if seq != 0 {
-			delete(e.poison, seq)
-			seq = 0
-		}
 		e.mu.Unlock()
 		return nil
 	}
-	if err := publish(data); err != nil {
+	// republish publishes the task again with the same message id, when
+	// its PubAck was lost (the connection dropped, or it timed out): the
+	// TASKS stream deduplicates by message id (its Duplicates window, 2
+	// minutes), so a task the server stored is not queued twice, and the
+	// server answers with the original task's sequence. A task that
+	// never reached the server is queued now.
+	republish := func(why error) error {
+		republished++
+		if republished > maxRepublish {
+			return e.connErr(fmt.Errorf("queueing the run: the NATS server did not confirm the task after %d tries: %w", republished, why))
+		}
+		e.log.Debug("publishing a task again: its acknowledgement was lost", "node", t.Node, "generation", t.Gen+1, "try", t.Try, "reason", why)
+		return send()
+	}
+	if err := publish(); err != nil {
 		return err
 	}
-	defer func() {
-		if seq != 0 {
-			e.mu.Lock()
-			delete(e.poison, seq)
-			e.mu.Unlock()
-		}
-	}()
 	rs := &remoteStream{e: e, t: t, out: nr.Out, restream: nr.Restream}
 	// A result comes on ch, or, when the subscription missed it, from the
 	// results stream after a reconnect or a long wait. The first accepted
@@ -514,11 +501,10 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 				return e.connErr(err)
 			}
 		}
-		data, err := json.Marshal(t.exact())
-		if err != nil {
+		if data, err = json.Marshal(t.exact()); err != nil {
 			return err
 		}
-		return publish(data)
+		return publish()
 	}
 	for {
 		var m *nats.Msg
@@ -535,28 +521,44 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 				}
 				continue
 			}
+			if m == nil && unconfirmed {
+				// The PubAck may have been lost with the connection.
+				if err := republish(errors.New("the coordinator reconnected")); err != nil {
+					return err
+				}
+			}
 		case <-safety.C:
 			safety.Reset(resultRecheck)
 			m = e.storedResult(ctx, suffix)
+			if m == nil && unconfirmed && queued == nil && e.nc.IsConnected() {
+				// A lost PubAck whose reconnect went unnoticed (no
+				// Reconnected call).
+				if err := republish(errors.New("no acknowledgement")); err != nil {
+					return err
+				}
+			}
 		case err := <-queued:
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
-			return e.connErr(fmt.Errorf("queueing the run: %w", err))
+			if !lostPubAck(err) {
+				return e.connErr(fmt.Errorf("queueing the run: %w", err))
+			}
+			queued, stored = nil, nil
+			// Published again now if the connection is up, else on the
+			// reconnect (recheck above).
+			if e.nc.IsConnected() {
+				if err := republish(err); err != nil {
+					return err
+				}
+			}
 		case err := <-relayFailed:
 			e.cancelRemote(t)
 			return err
 		case pa := <-stored:
-			// The server's advisory that it gave up on the task names
-			// it by this sequence.
-			stored, seq = nil, pa.Sequence
-			e.mu.Lock()
-			e.poison[seq] = poison
-			e.mu.Unlock()
-		case n := <-poison:
-			e.dropTask(seq)
-			e.cancelRemote(t)
-			return fmt.Errorf("the queue gave up on the run after delivering it %d times: each worker that took it died or stopped before it ended (flowrun worker --max-deliveries sets the count)", n)
+			// A task published again has the original's sequence
+			// (Duplicate set).
+			queued, stored, seq, unconfirmed = nil, nil, pa.Sequence, false
 		case <-ctx.Done():
 			e.cancelRemote(t)
 			return context.Cause(ctx)
@@ -608,8 +610,19 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	}
 }
 
-// dropTask deletes a task the queue stopped delivering: it would stay in
-// the stream otherwise.
+// maxRepublish bounds how often one task is published again because its
+// PubAck was lost.
+const maxRepublish = 8
+
+// lostPubAck reports whether a task's publish failed only because its
+// PubAck did not arrive (the connection dropped, or it timed out): the
+// task may or may not be stored.
+func lostPubAck(err error) bool {
+	return errors.Is(err, nats.ErrDisconnected) || errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, nats.ErrTimeout)
+}
+
+// dropTask deletes a task of a try that was restarted, when no worker
+// took it yet.
 func (e *Executor) dropTask(seq uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -883,9 +896,10 @@ func (e *Executor) nextTry(t *task) *task {
 }
 
 // accept reports whether res is the run's result: for a streamed run, the
-// result of the attempt whose chunks were all forwarded.
+// result of the attempt whose chunks were all forwarded, or a poison
+// run's failure (no attempt of the run may end any more).
 func (rs *remoteStream) accept(res *result) bool {
-	if res.Chunks == 0 && len(rs.forwarded) == 0 {
+	if res.Kind == kindPoison || res.Chunks == 0 && len(rs.forwarded) == 0 {
 		return true
 	}
 	return res.Attempt == rs.attempt && res.Chunks == rs.seen && rs.seen >= len(rs.forwarded)

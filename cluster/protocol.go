@@ -34,22 +34,12 @@ const (
 // time after a worker is lost.
 const DefaultAckWait = 5 * time.Second
 
-// DefaultMaxDeliveries is how many times the queue delivers a node run
-// before it gives up on it: a run whose worker dies every time (a poison
-// task) fails the flow run after that many deliveries instead of killing
-// workers forever.
+// DefaultMaxDeliveries is how many deliveries of a node run may end
+// without a result (each worker that took it died or stopped) before the
+// run fails: a run whose worker dies every time (a poison task) fails
+// the flow run instead of killing workers forever. The worker handed the
+// next delivery reports the failure (see Worker.poisoned).
 const DefaultMaxDeliveries = 5
-
-// subjMaxDeliveries is where the server announces a task it stopped
-// delivering: $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>.
-const subjMaxDeliveries = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + TasksStream + ".*"
-
-// maxDeliveriesAdvisory is the part of the server's advisory
-// (io.nats.jetstream.advisory.v1.max_deliver) the coordinator reads.
-type maxDeliveriesAdvisory struct {
-	StreamSeq  uint64 `json:"stream_seq"`
-	Deliveries int    `json:"deliveries"`
-}
 
 // workerTTL is how long a worker's announcement lives without a heartbeat.
 const workerTTL = 6 * time.Second
@@ -119,6 +109,10 @@ const (
 	// the attempt by another.
 	kindCut     = "cut"
 	kindAborted = "aborted"
+	// kindPoison: the run was delivered more than MaxDeliveries times;
+	// the worker handed the next delivery did not run it. It fails the
+	// run whatever chunks earlier deliveries streamed.
+	kindPoison = "poison"
 )
 
 // A result is what a worker reports for a task.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,11 +16,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/flowrun/flowrun/cluster"
+	"github.com/flowrun/flowrun/graph"
 	"github.com/flowrun/flowrun/registry"
 )
 
 // A tcpProxy forwards connections to a server until cut: then it closes
-// them and refuses new ones until restored.
+// them and refuses new ones until restored. While told to drop, it
+// forwards what clients send and drops what the server sends them.
 type tcpProxy struct {
 	ln     net.Listener
 	target string
@@ -26,6 +30,7 @@ type tcpProxy struct {
 
 	mu    sync.Mutex
 	open  bool
+	drop  bool
 	conns []net.Conn
 	wg    sync.WaitGroup
 }
@@ -69,8 +74,36 @@ func (p *tcpProxy) serve() {
 		p.wg.Add(2)
 		p.mu.Unlock()
 		go func() { defer p.wg.Done(); _, _ = io.Copy(s, c); _ = s.Close() }()
-		go func() { defer p.wg.Done(); _, _ = io.Copy(c, s); _ = c.Close() }()
+		go func() { defer p.wg.Done(); p.toClient(c, s); _ = c.Close() }()
 	}
+}
+
+// toClient forwards what the server s sends to the client c, or drops it
+// while p drops.
+func (p *tcpProxy) toClient(c, s net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.Read(buf)
+		p.mu.Lock()
+		drop := p.drop
+		p.mu.Unlock()
+		if n > 0 && !drop {
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// dropToClients makes p drop what the server sends from now on, until
+// restored: a client's messages reach the server, the answers are lost.
+func (p *tcpProxy) dropToClients() {
+	p.mu.Lock()
+	p.drop = true
+	p.mu.Unlock()
 }
 
 // cut closes the connections through the proxy and refuses new ones.
@@ -84,21 +117,17 @@ func (p *tcpProxy) cut() {
 	p.conns = nil
 }
 
+// restore accepts connections again, forwarding both ways.
 func (p *tcpProxy) restore() {
 	p.mu.Lock()
-	p.open = true
+	p.open, p.drop = true, false
 	p.mu.Unlock()
 }
 
-// TestResultPublishedWhileCoordinatorReconnects: the worker's result is
-// published while the coordinator's connection is down, so the
-// coordinator's subscription never sees it; once reconnected, the
-// coordinator finds it in the results stream and the run completes with
-// it (it used to wait forever).
-func TestResultPublishedWhileCoordinatorReconnects(t *testing.T) {
-	url := server(t)
-	reg := builtins(t)
-	started, release := make(chan struct{}, 1), make(chan struct{})
+// registerGate registers test.gate, whose runs say they started, wait
+// for release to be closed, and output x+1; runs counts them.
+func registerGate(reg *registry.Registry) (started chan struct{}, release chan struct{}, runs *atomic.Int32) {
+	started, release, runs = make(chan struct{}, 1), make(chan struct{}), new(atomic.Int32)
 	reg.MustRegister(registry.Spec{
 		Type:    "test.gate",
 		Doc:     "Says it started, waits for the test, outputs x+1.",
@@ -106,6 +135,7 @@ func TestResultPublishedWhileCoordinatorReconnects(t *testing.T) {
 		Outputs: []registry.Output{{Name: "out"}},
 		New: func(registry.Config, registry.Env) (registry.Node, error) {
 			return nodeFunc(func(ctx context.Context, in registry.Inputs, out registry.Outputs) error {
+				runs.Add(1)
 				started <- struct{}{}
 				select {
 				case <-release:
@@ -117,38 +147,75 @@ func TestResultPublishedWhileCoordinatorReconnects(t *testing.T) {
 			}), nil
 		},
 	})
+	return started, release, runs
+}
+
+// A proxiedCoordinator is a flow run's executor whose connection to the
+// server goes through a tcpProxy, reconnecting as soon as the proxy lets
+// it (Reconnected is called on every reconnect).
+type proxiedCoordinator struct {
+	proxy *tcpProxy
+	nc    *nats.Conn
+	ex    *cluster.Executor
+	flow  *graph.Flow
+	// disconnected and reconnected receive a value when the connection
+	// drops and when it is back (one is kept until read).
+	disconnected, reconnected chan struct{}
+}
+
+// coordinatorViaProxy connects an executor to url through a new proxy,
+// loads flow src with reg's types and waits for its workers.
+func coordinatorViaProxy(t *testing.T, url string, reg *registry.Registry, src string, opts cluster.ExecutorOptions) *proxiedCoordinator {
+	t.Helper()
+	pc := &proxiedCoordinator{proxy: startProxy(t, url[len("nats://"):]), disconnected: make(chan struct{}, 1), reconnected: make(chan struct{}, 1)}
+	signal := func(ch chan struct{}) {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	var exp atomic.Pointer[cluster.Executor]
+	nc, err := nats.Connect(pc.proxy.url(), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond), nats.ReconnectJitter(0, 0),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { signal(pc.disconnected) }),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			exp.Load().Reconnected()
+			signal(pc.reconnected)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if pc.ex, err = cluster.NewExecutor(t.Context(), nc, opts); err != nil {
+		t.Fatal(err)
+	}
+	exp.Store(pc.ex)
+	pc.nc = nc
+	pc.flow = load(t, reg, src)
+	if err := pc.ex.WaitForWorkers(t.Context(), pc.flow, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+// TestResultPublishedWhileCoordinatorReconnects: the worker's result is
+// published while the coordinator's connection is down, so the
+// coordinator's subscription never sees it; once reconnected, the
+// coordinator finds it in the results stream and the run completes with
+// it (it used to wait forever).
+func TestResultPublishedWhileCoordinatorReconnects(t *testing.T) {
+	url := server(t)
+	reg := builtins(t)
+	started, release, _ := registerGate(reg)
 	startWorkerWith(t, reg, url, "w1", nil)
 
-	proxy := startProxy(t, url[len("nats://"):])
-	var exp atomic.Pointer[cluster.Executor]
-	disconnected := make(chan struct{}, 1)
-	nc, err := nats.Connect(proxy.url(), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond), nats.ReconnectJitter(0, 0),
-		nats.DisconnectErrHandler(func(*nats.Conn, error) {
-			select {
-			case disconnected <- struct{}{}:
-			default:
-			}
-		}),
-		nats.ReconnectHandler(func(*nats.Conn) { exp.Load().Reconnected() }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp.Store(ex)
-	flow := load(t, reg, `version: 1
+	pc := coordinatorViaProxy(t, url, reg, `version: 1
 nodes:
   gate:
     type: test.gate
     defaults: {x: 41}
     placement: worker
-`)
-	if err := ex.WaitForWorkers(t.Context(), flow, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+`, cluster.ExecutorOptions{})
+	proxy, nc, ex, flow := pc.proxy, pc.nc, pc.ex, pc.flow
 
 	// A direct connection sees the result once it is stored.
 	stored := storedResults(t, url, ex)
@@ -164,7 +231,7 @@ nodes:
 		t.Fatal(err)
 	}
 	proxy.cut()
-	<-disconnected
+	<-pc.disconnected
 	close(release)
 	if _, err := stored.Next(); err != nil {
 		t.Fatalf("waiting for the result to be stored: %v", err)
@@ -324,30 +391,8 @@ func testChunksLostOnReconnect(t *testing.T, src string, vary bool) {
 	})
 	startWorkerWith(t, reg, url, "w1", nil)
 
-	proxy := startProxy(t, url[len("nats://"):])
-	var exp atomic.Pointer[cluster.Executor]
-	disconnected := make(chan struct{}, 1)
-	nc, err := nats.Connect(proxy.url(), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond), nats.ReconnectJitter(0, 0),
-		nats.DisconnectErrHandler(func(*nats.Conn, error) {
-			select {
-			case disconnected <- struct{}{}:
-			default:
-			}
-		}),
-		nats.ReconnectHandler(func(*nats.Conn) { exp.Load().Reconnected() }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ex, err := cluster.NewExecutor(t.Context(), nc, cluster.ExecutorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp.Store(ex)
-	flow := load(t, reg, src)
-	if err := ex.WaitForWorkers(t.Context(), flow, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	pc := coordinatorViaProxy(t, url, reg, src, cluster.ExecutorOptions{})
+	proxy, ex, flow := pc.proxy, pc.ex, pc.flow
 
 	// A direct connection sees the producer's result once it is stored.
 	stored := storedResults(t, url, ex)
@@ -362,7 +407,7 @@ func testChunksLostOnReconnect(t *testing.T, src string, vary bool) {
 	<-blocked
 	<-readBefore
 	proxy.cut()
-	<-disconnected
+	<-pc.disconnected
 	close(resume)
 	if _, err := stored.Next(); err != nil {
 		t.Fatalf("waiting for the result to be stored: %v", err)
@@ -406,3 +451,114 @@ func storedResults(t *testing.T, url string, ex *cluster.Executor) jetstream.Con
 	}
 	return c
 }
+
+// TestTaskAckLostWhileCoordinatorReconnects: the server stores a task
+// (a worker takes it) but its acknowledgement (PubAck) never reaches the
+// coordinator, whose connection then drops. Once reconnected, the
+// coordinator publishes the task again with its message id: the server
+// recognises the duplicate, stores nothing new, and the run completes
+// with the node run once (it used to fail with "queueing the run").
+func TestTaskAckLostWhileCoordinatorReconnects(t *testing.T) {
+	url := server(t)
+	reg := builtins(t)
+	started, release, runs := registerGate(reg)
+	startWorkerWith(t, reg, url, "w1", nil)
+	republished := make(chan struct{}, 1)
+	pc := coordinatorViaProxy(t, url, reg, `version: 1
+nodes:
+  gate:
+    type: test.gate
+    defaults: {x: 41}
+    placement: worker
+`, cluster.ExecutorOptions{Logger: slog.New(logSignal{"publishing a task again", republished})})
+
+	// Bounded, so that the run fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	pc.proxy.dropToClients()
+	done := startRun(ctx, pc.flow, pc.ex)
+	// The worker runs the node: the task is stored, and its PubAck was
+	// dropped on the way to the coordinator.
+	<-started
+	pc.proxy.cut()
+	<-pc.disconnected
+	pc.proxy.restore()
+	<-pc.reconnected
+	select {
+	case <-republished:
+	case o := <-done:
+		t.Fatalf("the run ended before its task was published again: %v", o.err)
+	}
+	close(release)
+	o := <-done
+	if o.err != nil {
+		t.Fatalf("run: %v, want it to complete: its task was stored, only the acknowledgement was lost", o.err)
+	}
+	if got := o.res.Final["gate"]["out"]; got != 42 {
+		t.Fatalf("gate's out = %v, want 42", got)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("the node ran %d times, want once", n)
+	}
+	// One task stored in all: the one published again was a duplicate.
+	if got := tasksStored(t, url); got != 1 {
+		t.Fatalf("the tasks stream stored %d tasks, want 1 (the task published again is deduplicated by its message id)", got)
+	}
+	if err := pc.ex.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tasksStored returns how many tasks the server ever stored in its tasks
+// stream (its last sequence).
+func tasksStored(t *testing.T, url string) uint64 {
+	t.Helper()
+	return tasksState(t, url).LastSeq
+}
+
+// tasksState returns the state of the server's tasks stream, read on a
+// connection of its own.
+func tasksState(t *testing.T, url string) jetstream.StreamState {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(t.Context(), cluster.TasksStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State
+}
+
+// logSignal is a slog.Handler that sends on ch (without blocking) for
+// every record whose message starts with prefix.
+type logSignal struct {
+	prefix string
+	ch     chan struct{}
+}
+
+func (h logSignal) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logSignal) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.prefix) {
+		select {
+		case h.ch <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (h logSignal) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h logSignal) WithGroup(string) slog.Handler { return h }

@@ -61,12 +61,18 @@ func startWorker(t *testing.T, url, id string, crash func(point, node string, ge
 // startWorkerWith is startWorker serving the types of reg.
 func startWorkerWith(t *testing.T, reg *registry.Registry, url, id string, crash func(point, node string, gen int) bool) *testWorker {
 	t.Helper()
+	return startWorkerOpts(t, url, cluster.WorkerOptions{Registry: reg, AckWait: 500 * time.Millisecond, ID: id}, crash)
+}
+
+// startWorkerOpts is startWorker with opts.
+func startWorkerOpts(t *testing.T, url string, opts cluster.WorkerOptions, crash func(point, node string, gen int) bool) *testWorker {
+	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{Registry: reg, AckWait: 500 * time.Millisecond, ID: id})
+	w, err := cluster.NewWorker(ctx, nc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +83,7 @@ func startWorkerWith(t *testing.T, reg *registry.Registry, url, id string, crash
 	go func() {
 		defer close(tw.done)
 		if err := w.Run(ctx, ctx); err != nil {
-			t.Errorf("worker %s: %v", id, err)
+			t.Errorf("worker %s: %v", opts.ID, err)
 		}
 	}()
 	t.Cleanup(func() { stop(); <-tw.done; nc.Close() })

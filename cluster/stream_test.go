@@ -192,21 +192,30 @@ func startWorkers(t *testing.T, url string, h *streamHooks, n int, ackWait time.
 		if err := h.register(reg, id); err != nil {
 			t.Fatal(err)
 		}
-		nc, err := nats.Connect(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, stop := context.WithCancel(context.Background())
-		w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{Registry: reg, ID: id, AckWait: ackWait})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tw := &killableWorker{id: id, w: w, nc: nc, stop: stop, done: make(chan struct{})}
-		go func() { defer close(tw.done); _ = w.Run(ctx, ctx) }()
-		t.Cleanup(tw.kill)
-		workers[id] = tw
+		workers[id] = startKillable(t, url, cluster.WorkerOptions{Registry: reg, ID: id, AckWait: ackWait})
 	}
 	return workers
+}
+
+// startKillable starts a killable worker on url; the test's cleanup
+// kills it.
+func startKillable(t *testing.T, url string, opts cluster.WorkerOptions) *killableWorker {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	w, err := cluster.NewWorker(ctx, nc, opts)
+	if err != nil {
+		stop()
+		nc.Close()
+		t.Fatal(err)
+	}
+	tw := &killableWorker{id: opts.ID, w: w, nc: nc, stop: stop, done: make(chan struct{})}
+	go func() { defer close(tw.done); _ = w.Run(ctx, ctx) }()
+	t.Cleanup(tw.kill)
+	return tw
 }
 
 // coordinator returns an executor on its own connection and the flow

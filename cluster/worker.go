@@ -36,10 +36,11 @@ type WorkerOptions struct {
 	// AckWait is how long a run may go without the worker's heartbeat
 	// before another worker gets it (default DefaultAckWait).
 	AckWait time.Duration
-	// MaxDeliveries is how many times the queue delivers a run before it
-	// gives up on it and the coordinator fails the flow run (default
-	// DefaultMaxDeliveries). It is a setting of the node types' shared
-	// consumers: give every worker the same.
+	// MaxDeliveries is how many deliveries of a run may end without a
+	// result (their workers died or stopped) before the run fails
+	// (default DefaultMaxDeliveries): the worker handed the next delivery
+	// does not run it, it reports the run as failed. Each worker applies
+	// its own: give every worker the same.
 	MaxDeliveries int
 	// Env is handed to every node's constructor. A nil Env.Getenv means
 	// the worker process's environment ([registry.OSEnv]).
@@ -218,7 +219,14 @@ func (w *Worker) Run(ctx, hardStop context.Context) error {
 			FilterSubject: subjTask + ".*." + token(typ),
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       w.opts.AckWait,
-			MaxDeliver:    w.opts.MaxDeliveries,
+			// No limit: the worker handed a run delivered more than
+			// MaxDeliveries times reports it failed (poisoned), through
+			// the results stream. A server-side limit would make the
+			// server give up silently: its advisory is a core message,
+			// lost by a coordinator reconnecting, and it needs a
+			// permission on $JS.EVENT.>. Consumers that an earlier
+			// version created with a limit are updated here.
+			MaxDeliver:    -1,
 			MaxAckPending: 10_000,
 		})
 		if err != nil {
@@ -331,7 +339,7 @@ func (w *Worker) onCancel(m *nats.Msg) {
 // the worker is draining or stopping. It is the consumers' callback: it
 // blocks while every runner is busy, as the worker's concurrency wants,
 // heartbeating the task meanwhile so that it is not delivered again
-// (every delivery counts against MaxDeliveries).
+// (every delivery counts against MaxDeliveries, see poisoned).
 func (w *Worker) hand(tasks chan<- jetstream.Msg, quit <-chan struct{}, m jetstream.Msg) {
 	w.mu.Lock()
 	draining := w.draining
@@ -413,9 +421,20 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key stri
 	if spec, ok := w.opts.Registry.Lookup(t.Type); ok && savesState(spec) {
 		st, res, act = w.beforeStatefulRun(ctx, t)
 	}
+	poison := false
 	if act == actRun {
-		w.executed.Add(1)
-		res = w.runNode(ctx, t, st)
+		if n, ok := w.poisoned(m); ok {
+			// Every earlier delivery's worker died or stopped before the
+			// run ended: the run is not tried again, it fails. A stateful
+			// node's record (below) keeps its state of before the run.
+			poison = true
+			res = result{Worker: w.opts.ID, Kind: kindPoison, Error: fmt.Sprintf(
+				"the queue gave up on the run after delivering it %d times: each worker that took it died or stopped before it ended (flowrun worker --max-deliveries sets the count)", n)}
+			w.log.Warn("poison run: not running it", "node", t.Node, "generation", t.Gen+1, "deliveries", n)
+		} else {
+			w.executed.Add(1)
+			res = w.runNode(ctx, t, st)
+		}
 	}
 	if cause := context.Cause(ctx); cause != nil && cause != errRunCancelled {
 		// The worker is stopping hard: hand the run back at once.
@@ -463,11 +482,26 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key stri
 		w.log.Info("redelivered run: its state is recorded, publishing its recorded result", "node", t.Node, "generation", t.Gen+1)
 	}
 	data, _ := json.Marshal(res.exact())
-	w.finish(m, t, data, key)
+	w.finish(m, t, data, key, poison)
 	w.log.Debug("run", "worker", w.opts.ID, "run_id", t.Run, "node", t.Node, "type", t.Type, "generation", t.Gen+1, "took", time.Since(start), "kind", res.Kind)
 }
 
-// finish publishes a result and acknowledges its task.
+// poisoned reports whether m, a task, was delivered more than
+// MaxDeliveries times before, each delivery ending without a result, and
+// how many times.
+func (w *Worker) poisoned(m jetstream.Msg) (int, bool) {
+	md, err := m.Metadata()
+	if err != nil {
+		return 0, false
+	}
+	n := int(md.NumDelivered) - 1
+	return n, n >= w.opts.MaxDeliveries
+}
+
+// finish publishes a result and acknowledges its task; a poison run's
+// task is terminated instead (an ack that also announces it, with a
+// reason, as $JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED): either way it
+// leaves the work queue.
 //
 // The result goes to the results stream with the task's message id; the
 // coordinator, subscribed to the result's subject, receives it as the
@@ -479,7 +513,7 @@ func (w *Worker) execute(ctx context.Context, m jetstream.Msg, t *task, key stri
 // would be refused as already recorded, and the coordinator applies one
 // result per (node, generation, try) anyway; waiting for the server's
 // confirmation would add a round trip per run and change nothing.
-func (w *Worker) finish(m jetstream.Msg, t *task, data []byte, key string) {
+func (w *Worker) finish(m jetstream.Msg, t *task, data []byte, key string, poison bool) {
 	defer w.forget(key)
 	msg := &nats.Msg{Subject: subjResult + "." + t.suffix(), Data: data}
 	f, err := w.js.PublishMsgAsync(msg, jetstream.WithMsgID(t.msgID()))
@@ -494,7 +528,11 @@ func (w *Worker) finish(m jetstream.Msg, t *task, data []byte, key string) {
 		w.log.Warn("cannot publish a result; the run will be redelivered", "node", t.Node, "generation", t.Gen+1, "error", err)
 		return
 	}
-	if err := m.Ack(); err != nil {
+	ack := m.Ack
+	if poison {
+		ack = func() error { return m.TermWithReason("poison run: delivered more than --max-deliveries times") }
+	}
+	if err := ack(); err != nil {
 		w.log.Debug("ack failed; the result is recorded, a redelivery will be deduplicated", "node", t.Node, "error", err)
 	}
 }

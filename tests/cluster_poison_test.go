@@ -32,6 +32,9 @@ nodes:
 // "flowrun worker" processes, starting a new worker each time one dies:
 // after --max-deliveries deliveries the run fails with one line naming
 // the node and the count, exit 1, instead of killing workers forever.
+// The failure is reported by the worker handed the next delivery (the
+// one started after the last death), which does not run the node: the
+// node killed exactly --max-deliveries workers.
 func TestClusterPoisonTaskFailsTheRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -97,6 +100,7 @@ func TestClusterPoisonTaskFailsTheRun(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	code := flowcli.Main(ctx, []string{"flowrun", "run", "--nats", url, "--worker-wait", "60s", flow}, nil, strings.NewReader(""), &stdout, &stderr)
+	end := time.Now()
 	if ctx.Err() != nil {
 		t.Fatalf("the run did not end: %s", stderr.String())
 	}
@@ -112,4 +116,7 @@ func TestClusterPoisonTaskFailsTheRun(t *testing.T) {
 		t.Errorf("the node killed %d workers, want %d (one per delivery)", n, maxDeliveries)
 	}
 	t.Logf("stderr: %s", msg)
+	if fi, err := os.Stat(deaths); err == nil {
+		t.Logf("the run failed %v after the last death (--ack-wait 1s)", end.Sub(fi.ModTime()).Round(time.Millisecond))
+	}
 }
