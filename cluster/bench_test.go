@@ -123,6 +123,9 @@ nodes:
 // BenchmarkDispatchStateful is BenchmarkDispatch with a stateful node in
 // the cycle: every run of c (state.counter) on the worker also reads its
 // state record from the KV bucket and writes it back by compare-and-set.
+// Each flow run has its executor, closed after it (Close cancels the
+// flow run on workers, removes its queued tasks and purges its state
+// keys): Close's cost counts, NewExecutor's does not.
 func BenchmarkDispatchStateful(b *testing.B) {
 	const gens = 200
 	ex, ns := benchCluster(b, 1, 4)
@@ -139,20 +142,62 @@ nodes:
 	if err := ex.WaitForWorkers(b.Context(), flow, 10*time.Second); err != nil {
 		b.Fatal(err)
 	}
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	var setup int64 // messages of NewExecutor
 	msgs, cpu := serverMsgs(b, ns), cpuTime(b)
 	for b.Loop() {
+		b.StopTimer()
+		before := serverMsgs(b, ns)
+		ex, err := cluster.NewExecutor(b.Context(), nc, cluster.ExecutorOptions{Placement: cluster.PlaceWorkers})
+		if err != nil {
+			b.Fatal(err)
+		}
+		setup += serverMsgs(b, ns) - before
+		b.StartTimer()
 		res, err := engine.Run(b.Context(), flow, engine.Options{Executor: ex, NodeLimits: map[string]int{"a": gens}})
 		if err != nil || res.Final["c"]["out"] != gens {
 			b.Fatalf("err %v, final %v", err, res.Final)
 		}
-		if err := ex.Close(); err != nil { // purges the run's state keys
+		if err := ex.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	runs := float64(b.N * 2 * gens)
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/runs, "µs/run")
 	b.ReportMetric(float64((cpuTime(b)-cpu).Microseconds())/runs, "cpu-µs/run")
-	b.ReportMetric(float64(serverMsgs(b, ns)-msgs)/runs, "msgs/run")
+	b.ReportMetric(float64(serverMsgs(b, ns)-msgs-setup)/runs, "msgs/run")
+}
+
+// BenchmarkClose measures Executor.Close for a flow run that cancelled
+// nothing, with one worker watching the cancels: the cancel of the
+// flow run (a core message and a key in the cancel bucket), the purge of
+// its queued tasks and of its state keys.
+func BenchmarkClose(b *testing.B) {
+	_, ns := benchCluster(b, 1, 4)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	var msgs int64
+	for b.Loop() {
+		b.StopTimer()
+		ex, err := cluster.NewExecutor(b.Context(), nc, cluster.ExecutorOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		before := serverMsgs(b, ns)
+		b.StartTimer()
+		if err := ex.Close(); err != nil {
+			b.Fatal(err)
+		}
+		msgs += serverMsgs(b, ns) - before
+	}
+	b.ReportMetric(float64(msgs)/float64(b.N), "msgs/close")
 }
 
 // cpuTime returns the user and system CPU time of this process.

@@ -105,6 +105,9 @@ type Executor struct {
 	recheck chan struct{}
 	results jetstream.Stream
 
+	// cancels records the cancels in the cancel bucket (cancel.go).
+	cancels cancelLog
+
 	// Dispatched counts the node runs shipped to workers.
 	dispatched int
 }
@@ -137,6 +140,9 @@ func NewExecutor(ctx context.Context, nc *nats.Conn, opts ExecutorOptions) (*Exe
 	if e.kv, err = ensureStreams(ctx, e.js); err != nil {
 		return nil, err
 	}
+	if e.cancels.kv, err = ensureCancelBucket(ctx, e.js); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -161,6 +167,7 @@ func (e *Executor) LostConnection(err error) {
 // Reconnected makes every node run waiting on a worker look its result
 // up in the results stream: a result published while the connection was
 // down never reached the coordinator's subscription, but it is stored.
+// Cancels not yet recorded in the cancel bucket are put again.
 func (e *Executor) Reconnected() {
 	e.rmu.Lock()
 	close(e.recheck)
@@ -325,17 +332,35 @@ func (e *Executor) unwait(suffix string) {
 }
 
 // Close cancels what is left of the flow run on workers and removes its
-// queued tasks and the state its stateful nodes kept on workers.
+// queued tasks and the state its stateful nodes kept on workers. The
+// executor cannot run anything after.
+//
+// The cancel goes out as a core message (the fast path) and is recorded
+// in the cancel bucket, which workers watch: a worker disconnected now
+// learns it when it reconnects, and a task taken later is dropped. If
+// the connection is down (reconnecting), Close waits up to
+// closeFlushWait for it to come back; if it does not, or the connection
+// is lost for good, the cancel is not recorded, Close says so, and the
+// runs in flight on workers go on to their end (their results are
+// ignored).
 func (e *Executor) Close() error {
 	e.wmu.Lock()
 	if e.resSub != nil {
 		_ = e.resSub.Unsubscribe()
 	}
 	e.wmu.Unlock()
-	if !e.nc.IsConnected() {
+	if e.nc.IsClosed() {
+		e.flushCancels(0)
 		return nil
 	}
 	_ = e.nc.Publish(subjCancel+"."+e.run, []byte("*"))
+	e.recordCancel(cancelAllKey(e.run), "*")
+	if left := e.flushCancels(closeFlushWait); len(left) > 0 {
+		return fmt.Errorf("the cancel of flow run %s was not recorded in %s: %w; its node runs on workers go on to their end", e.run, CancelBucket, errCancelNotRecorded)
+	}
+	if !e.nc.IsConnected() {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := e.js.Stream(ctx, TasksStream)
@@ -640,9 +665,14 @@ func (e *Executor) connErr(err error) error {
 	return err
 }
 
-// cancelRemote tells the worker running t to stop.
+// cancelRemote tells the worker running t to stop, or the worker that
+// takes t later to drop it: a core message, which a worker gets at once
+// if both connections are up, and a key in the cancel bucket, which it
+// gets in any case (cancel.go).
 func (e *Executor) cancelRemote(t *task) {
-	_ = e.nc.Publish(subjCancel+"."+e.run, []byte(fmt.Sprintf("%s/%d/%d", t.Node, t.Gen, t.Try)))
+	what := fmt.Sprintf("%s/%d/%d", t.Node, t.Gen, t.Try)
+	_ = e.nc.Publish(subjCancel+"."+e.run, []byte(what))
+	e.recordCancel(cancelKey(t.Run, t.Node, t.Gen, t.Try), what)
 }
 
 // newTask describes the run for a worker: its parameters and input

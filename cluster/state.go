@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -35,7 +34,7 @@ func ensureStateBucket(ctx context.Context, js jetstream.JetStream) (jetstream.K
 // a dot, the node id as a subject token ('~' becomes '=', which keys
 // allow and tokens never hold otherwise).
 func stateKey(run, node string) string {
-	return run + "." + strings.Replace(token(node), "~", "=", 1)
+	return run + "." + keyToken(node)
 }
 
 // stateSubjects are the subjects of a flow run's keys in the bucket's

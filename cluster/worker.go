@@ -61,6 +61,11 @@ type Worker struct {
 	log   *slog.Logger
 	types []string
 
+	// cancels is the cancel bucket (cancel.go); cancelled (under mu)
+	// holds the keys seen in it, with when they were seen.
+	cancels   jetstream.KeyValue
+	cancelled map[string]time.Time
+
 	// attempts numbers the worker's run attempts; with attemptBase (random
 	// per worker) it makes each attempt's id unique.
 	attemptBase uint64
@@ -86,6 +91,7 @@ type Worker struct {
 
 type workerRun struct {
 	run    string
+	ckey   string // the run's key in the cancel bucket
 	msg    jetstream.Msg
 	cancel context.CancelCauseFunc
 }
@@ -117,7 +123,7 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 	if opts.Env.Getenv == nil {
 		opts.Env.Getenv = registry.OSEnv()
 	}
-	w := &Worker{nc: nc, opts: opts, log: opts.Logger, running: map[string]*workerRun{}}
+	w := &Worker{nc: nc, opts: opts, log: opts.Logger, running: map[string]*workerRun{}, cancelled: map[string]time.Time{}}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	w.attemptBase = binary.LittleEndian.Uint64(b[:])
@@ -163,6 +169,9 @@ func NewWorker(ctx context.Context, nc *nats.Conn, opts WorkerOptions) (*Worker,
 	if w.state, err = ensureStateBucket(ctx, w.js); err != nil {
 		return nil, err
 	}
+	if w.cancels, err = ensureCancelBucket(ctx, w.js); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -195,6 +204,16 @@ func (w *Worker) Run(ctx, hardStop context.Context) error {
 		return err
 	}
 	defer cancelSub.Unsubscribe()
+	// The cancels recorded so far are known before the first task is
+	// taken.
+	cancels, err := w.watchCancels(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return err
+	}
+	defer cancels.close()
 	tasks, quit := make(chan jetstream.Msg), make(chan struct{})
 	for range w.opts.Concurrency {
 		w.runners.Add(1)
@@ -273,6 +292,7 @@ loop:
 			if err := announce(); err != nil && !w.nc.IsConnected() {
 				w.log.Warn("cannot announce the worker: not connected to the NATS server")
 			}
+			w.forgetCancels()
 		}
 	}
 	// Drain: no new runs; the buffered ones are handed to the callback,
@@ -322,17 +342,27 @@ func (w *Worker) heartbeat() {
 }
 
 // onCancel cancels the runs the coordinator cancelled: the message body
-// is "*" for all of a flow run's node runs, else "node/gen/try".
+// is "*" for all of a flow run's node runs, else "node/gen/try". It is
+// the fast path of what the cancel bucket delivers too (cancel.go).
 func (w *Worker) onCancel(m *nats.Msg) {
 	run := strings.TrimPrefix(m.Subject, subjCancel+".")
 	what := string(m.Data)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for key, r := range w.running {
-		if r.run == run && (what == "*" || key == run+"/"+what) {
-			r.cancel(errRunCancelled)
-		}
+	if what == "*" {
+		w.cancelKey(cancelAllKey(run))
+		return
 	}
+	// node/gen/try; a node id may hold '/'.
+	i := strings.LastIndexByte(what, '/')
+	if i < 0 {
+		return
+	}
+	j := strings.LastIndexByte(what[:i], '/')
+	gen, err1 := strconv.Atoi(what[j+1 : i])
+	try, err2 := strconv.Atoi(what[i+1:])
+	if j < 0 || err1 != nil || err2 != nil {
+		return
+	}
+	w.cancelKey(cancelKey(run, what[:j], gen, try))
 }
 
 // hand gives a task to a free runner, or sends it back to the queue when
@@ -398,10 +428,18 @@ func (w *Worker) take(m jetstream.Msg) {
 		_ = m.Nak()
 		return
 	}
+	ckey := cancelKey(t.Run, t.Node, t.Gen, t.Try)
+	if w.isCancelled(&t, ckey) {
+		// Queued before the coordinator cancelled it, taken after.
+		w.mu.Unlock()
+		_ = m.TermWithReason("run cancelled")
+		w.log.Debug("task of a cancelled run dropped", "run_id", t.Run, "node", t.Node, "generation", t.Gen+1, "try", t.Try)
+		return
+	}
 	ctx, cancel := context.WithCancelCause(w.runsCtx)
 	defer cancel(nil)
 	key := t.Run + "/" + t.Node + "/" + strconv.Itoa(t.Gen) + "/" + strconv.Itoa(t.Try)
-	w.running[key] = &workerRun{run: t.Run, msg: m, cancel: cancel}
+	w.running[key] = &workerRun{run: t.Run, ckey: ckey, msg: m, cancel: cancel}
 	w.mu.Unlock()
 	w.execute(ctx, m, &t, key)
 }
