@@ -230,12 +230,17 @@ func clusterFlags() []ucli.Flag {
 type clusterRun struct {
 	exec    *cluster.Executor
 	nc      *nats.Conn
+	log     *slog.Logger
 	cleanup []func()
 }
 
 func (cr *clusterRun) close() {
 	if cr.exec != nil {
-		_ = cr.exec.Close()
+		// Says when the flow run's cancel could not be recorded: its
+		// runs on workers go on.
+		if err := cr.exec.Close(); err != nil {
+			cr.log.Warn("ending the flow run on the workers", "error", err)
+		}
 	}
 	if cr.nc != nil {
 		cr.nc.Close()
@@ -263,7 +268,7 @@ func (p *program) startCluster(c *ucli.Context, flow *graph.Flow, logger *slog.L
 	if url != "" && n > 0 && c.IsSet("nats") {
 		return nil, usagef(cmd, "--nats and --workers: choose one (--workers starts its own server)")
 	}
-	cr := &clusterRun{}
+	cr := &clusterRun{log: logger}
 	defer func() {
 		if err != nil {
 			cr.close()
