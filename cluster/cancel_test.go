@@ -192,7 +192,13 @@ func TestCancelWhileCoordinatorDisconnected(t *testing.T) {
 			defer cancel()
 			done := startRun(ctx, flow, ex)
 			<-h.started
-
+			// The task's acknowledgement was sent to the coordinator
+			// before the task reached the worker: the flush's PONG comes
+			// after it (an acknowledgement lost with the connection
+			// fails the run).
+			if err := nc.Flush(); err != nil {
+				t.Fatal(err)
+			}
 			proxy.cut()
 			<-cw.disconnected
 			closed := make(chan error, 1)
