@@ -18,9 +18,9 @@ import (
 // The permissions docs/cluster.md gives the coordinator and the workers
 // on a NATS deployment that restricts its users.
 var (
-	coordinatorPub = []string{"$JS.API.>", "flowrun.task.>", "flowrun.cancel.>", "flowrun.credit.>", "flowrun.in.>"}
+	coordinatorPub = []string{"$JS.API.>", "flowrun.task.>", "flowrun.cancel.>", "$KV.flowrun_cancel.>", "flowrun.credit.>", "flowrun.in.>"}
 	coordinatorSub = []string{"_INBOX.>", "flowrun.result.>", "flowrun.chunk.>", "flowrun.incredit.>"}
-	workerPub      = []string{"$JS.API.>", "$JS.ACK.FLOWRUN_TASKS.>", "$KV.flowrun_workers.>", "$KV.flowrun_state.>", "flowrun.result.>", "flowrun.chunk.>", "flowrun.incredit.>"}
+	workerPub      = []string{"$JS.API.>", "$JS.ACK.FLOWRUN_TASKS.>", "$KV.flowrun_workers.>", "$KV.flowrun_state.>", "$JS.FC.KV_flowrun_cancel.>", "flowrun.result.>", "flowrun.chunk.>", "flowrun.incredit.>"}
 	workerSub      = []string{"_INBOX.>", "flowrun.cancel.>", "flowrun.credit.>", "flowrun.in.>"}
 )
 
