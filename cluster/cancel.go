@@ -262,16 +262,24 @@ func (cw *cancelWatch) apply(entry jetstream.KeyValueEntry) {
 	}
 }
 
-// stopWatcher stops the current watcher and drops what it still holds
-// (its callback blocks on a full channel otherwise).
+// stopWatcher stops the current watcher. Its callback blocks while the
+// watcher's channel is full, so the channel is read until it is closed,
+// in the background: that is when the subscription's delivery goroutine
+// ends, at once after Stop, or (seen once under -race: Stop left the
+// subscription open) when the connection closes.
 func (cw *cancelWatch) stopWatcher() {
 	if cw.watcher == nil {
 		return
 	}
-	_ = cw.watcher.Stop()
-	for range cw.watcher.Updates() {
+	if err := cw.watcher.Stop(); err != nil {
+		cw.w.log.Debug("cannot stop a watch of the cancels", "error", err)
 	}
+	updates := cw.watcher.Updates()
 	cw.watcher = nil
+	go func() {
+		for range updates {
+		}
+	}()
 }
 
 func (cw *cancelWatch) follow(ctx context.Context) {
