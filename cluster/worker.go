@@ -301,14 +301,26 @@ loop:
 	w.draining = true
 	n := len(w.running)
 	w.mu.Unlock()
-	_ = w.kv.Delete(context.Background(), token(w.opts.ID))
+	if w.nc.IsConnected() {
+		_ = w.kv.Delete(context.Background(), token(w.opts.ID))
+		if n > 0 {
+			w.log.Info("draining: finishing the runs in flight", "runs", n)
+		}
+	} else {
+		// Nothing would reach the server: not the announcement's delete
+		// (it expires by itself), not the naks, not the results of the
+		// runs in flight, each of which would wait for its
+		// acknowledgement's timeout. The server hands every task this
+		// worker held to another worker after the ack wait, as it does
+		// for a worker that died.
+		w.stopRuns()
+		w.log.Warn("the NATS server is unreachable: exiting without draining; the server hands the tasks this worker held back to the queue after the ack wait",
+			"runs_cancelled", n, "ack_wait", w.opts.AckWait)
+	}
 	for _, cc := range consumes {
 		cc.Drain()
 	}
 	stopped = true
-	if n > 0 {
-		w.log.Info("draining: finishing the runs in flight", "runs", n)
-	}
 	done := make(chan struct{})
 	go func() {
 		// The runners finish the runs in flight, then stop; a callback

@@ -90,7 +90,9 @@ them from the server's queue, runs them and reports their outputs. It
 serves every node type that can run on a worker, or those --allow and
 --types leave. SIGINT or SIGTERM drains it: it takes no more runs, hands
 back those it holds but has not started, finishes those in flight and
-exits; a second signal cancels those too and hands them back.
+exits; a second signal cancels those too and hands them back. A worker
+whose server is unreachable exits on the first signal, cancelling its
+runs in flight: the server hands them to another worker after --ack-wait.
 
 Examples:
    flowrun worker --nats nats://127.0.0.1:4222
@@ -148,6 +150,15 @@ func (p *program) workerAction(c *ucli.Context) error {
 		return err
 	}
 	defer nc.Close()
+	nc.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
+		if nc.IsClosed() {
+			return // the worker is exiting
+		}
+		logger.Warn("lost the NATS server; reconnecting", "server", redactURL(url), "error", err)
+	})
+	nc.SetReconnectHandler(func(*nats.Conn) {
+		logger.Info("reconnected to the NATS server", "server", redactURL(url))
+	})
 	ctx := c.Context
 	// A worker's nodes read its own environment (PATH for exec, API keys
 	// for llm.chat), through the secret set, as a local run's do.

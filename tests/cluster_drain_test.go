@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +14,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/flowrun/flowrun/cluster"
@@ -41,6 +44,7 @@ func gateFlow(nodes ...string) string {
 // drainRig is a server, the fifos of gateFlow and the flowrun binary.
 type drainRig struct {
 	t          *testing.T
+	ns         *server.Server
 	bin, url   string
 	dir        string
 	start, go_ string
@@ -54,7 +58,7 @@ func newDrainRig(t *testing.T) *drainRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	r.url = ns.ClientURL()
+	r.ns, r.url = ns, ns.ClientURL()
 	r.start, r.go_ = filepath.Join(r.dir, "start"), filepath.Join(r.dir, "go")
 	for _, f := range []string{r.start, r.go_} {
 		if err := syscall.Mkfifo(f, 0o600); err != nil {
@@ -261,5 +265,65 @@ func TestWorkerSecondSIGINTCancels(t *testing.T) {
 	r.waitLine(wbLog, "worker ready")
 	if ranOn := wait(); len(ranOn) != 1 || ranOn["n1"] != "wb" {
 		t.Errorf("n1 ran on %v, want once, on wb", ranOn)
+	}
+}
+
+// TestWorkerSIGINTServerGone stops the server of a "flowrun worker"
+// process holding a run, then sends it SIGINT: nothing it would hand back
+// or report can reach the server, so it does not drain: it cancels the
+// run in flight (the program never released would hold a drain forever),
+// says the server is unreachable, and exits 0. The server hands its
+// tasks to another worker after the ack wait.
+func TestWorkerSIGINTServerGone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	r := newDrainRig(t)
+	wa, waLog := r.worker("wa", true)
+	r.waitLine(waLog, "worker ready")
+	r.run(gateFlow("n1")) // fails with the server; not waited for
+	<-r.started
+	r.ns.Shutdown()
+	r.ns.WaitForShutdown()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	waitLine := func(s string) string {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-waLog:
+				if !ok {
+					t.Fatalf("the worker ended without logging %q", s)
+				}
+				if strings.Contains(l, s) {
+					return l
+				}
+			case <-ctx.Done():
+				_ = wa.Process.Kill()
+				t.Fatalf("no %q from the worker within 30 s", s)
+			}
+		}
+	}
+	waitLine("lost the NATS server")
+	if err := wa.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if l := waitLine("the NATS server is unreachable"); !strings.Contains(l, "runs_cancelled=1") {
+		t.Errorf("the worker logged %q, want runs_cancelled=1", l)
+	}
+	for {
+		select {
+		case _, ok := <-waLog:
+			if ok {
+				continue
+			}
+		case <-ctx.Done():
+			_ = wa.Process.Kill()
+			t.Fatal("the worker did not exit within 30 s of SIGINT, its server gone")
+		}
+		break
+	}
+	if err := wa.Wait(); err != nil {
+		t.Errorf("wa after SIGINT: %v, want exit 0", err)
 	}
 }
