@@ -486,10 +486,12 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	safety := time.NewTimer(resultRecheck)
 	defer safety.Stop()
 	restarts := 0
-	// abandoned holds the tries restarted, by subject suffix: one that
-	// still streams is cancelled again (its cancel found no run when its
-	// task was not taken yet, and it could not be removed from the queue
-	// before its store was confirmed).
+	// abandoned holds the tries restarted, by subject suffix, until a
+	// chunk of theirs arrives: that try still streams, so its cancel is
+	// sent once more, in case its worker missed the core message (it was
+	// away then). The cancel's key is recorded, so a worker that takes
+	// the try's task later drops it, and a worker that was away gets the
+	// key from its watch: once is enough.
 	abandoned := map[string]*task{}
 	// restart abandons the current try of a streamed run whose chunks
 	// were lost and dispatches a new try of the same generation: it
@@ -595,7 +597,9 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 		}
 		if !strings.HasSuffix(m.Subject, "."+suffix) {
 			// A message of a restarted try.
-			if old := abandoned[strings.TrimPrefix(m.Subject, subjChunk+".")]; old != nil {
+			k := strings.TrimPrefix(m.Subject, subjChunk+".")
+			if old := abandoned[k]; old != nil {
+				delete(abandoned, k)
 				e.cancelRemote(old)
 			}
 			continue
