@@ -497,7 +497,7 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 	// were lost and dispatches a new try of the same generation: it
 	// streams from the first chunk again, and rs checks the chunks
 	// already forwarded against it by hash and forwards only the rest.
-	restart := func(why string) error {
+	restart := func(why string, logged bool) error {
 		restarts++
 		if savesState(nr.Node.Spec) {
 			// The old try may have recorded its state already: a new
@@ -509,7 +509,9 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			e.cancelRemote(t)
 			return fmt.Errorf("chunks streamed by the worker were lost %d times (%s); the coordinator's connection to the NATS server is unstable", restarts, why)
 		}
-		e.log.Info("restarting a streamed run: chunks were lost", "node", t.Node, "generation", t.Gen+1, "try", t.Try, "reason", why)
+		if !logged {
+			e.log.Info("restarting a streamed run: chunks were lost", "node", t.Node, "generation", t.Gen+1, "try", t.Try, "reason", why)
+		}
 		// The old try stops where it runs, and leaves the queue if no
 		// worker took it yet.
 		e.cancelRemote(t)
@@ -543,7 +545,7 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			if nr.Node.Spec.Streams && !(m != nil && rs.acceptable(m.Data)) {
 				// Chunks published while the connection was down are
 				// lost: the try cannot complete any more.
-				if err := restart("the coordinator reconnected"); err != nil {
+				if err := restart("the coordinator reconnected", false); err != nil {
 					return err
 				}
 				continue
@@ -608,14 +610,14 @@ func (e *Executor) Execute(ctx context.Context, nr engine.NodeRun) error {
 			err := rs.chunk(ctx, m.Data)
 			switch {
 			case errors.Is(err, errChunksLost):
-				err = restart(err.Error())
+				err = restart(err.Error(), false)
 			case errors.Is(err, errDiverged):
 				// The new attempt's first chunks were not kept: a new
 				// try streams again, all of its chunks forwarded.
 				why := err.Error()
-				if err = nr.Restream(); err == nil {
+				if err = nr.Restream(fmt.Sprintf("its run replacing a lost one streamed something else from chunk %d on, past what the coordinator keeps (ReplayLimit), so a new try streams it whole", rs.diverged), "chunk", rs.diverged); err == nil {
 					rs.forwarded = rs.forwarded[:0]
-					err = restart(why)
+					err = restart(why, true) // the engine logged why
 				}
 			}
 			if err != nil {
@@ -771,8 +773,8 @@ type remoteStream struct {
 	e         *Executor
 	t         *task
 	out       registry.Outputs
-	restream  func() error // engine.NodeRun.Restream
-	forwarded []uint64     // hashes of the chunks forwarded, in order
+	restream  func(why string, attrs ...any) error // engine.NodeRun.Restream
+	forwarded []uint64                             // hashes of the chunks forwarded, in order
 	attempt   string
 	seen      int    // chunks of the current attempt
 	lost      string // an attempt whose chunks were lost
@@ -784,6 +786,7 @@ type remoteStream struct {
 	kept     []rawChunk
 	keptSize int64
 	overflow bool
+	diverged int // the chunk where the last new attempt diverged, from 1
 }
 
 func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
@@ -827,12 +830,12 @@ func (rs *remoteStream) chunk(ctx context.Context, data []byte) error {
 			}
 			// The new attempt streams something else: the readers
 			// start over on it.
+			rs.diverged = seq + 1
 			if rs.overflow {
 				rs.lost = rs.attempt
 				return fmt.Errorf("%w at chunk %d", errDiverged, seq+1)
 			}
-			rs.e.log.Info("a streamed run replacing a lost one streamed something else: its readers start their generation over", "node", rs.t.Node, "generation", rs.t.Gen+1, "chunk", seq+1, "forwarded", len(rs.forwarded))
-			if err := rs.restream(); err != nil {
+			if err := rs.restream(fmt.Sprintf("its run replacing a lost one streamed something else from chunk %d on", seq+1), "chunk", seq+1); err != nil {
 				return err
 			}
 			kept, sums := rs.kept, slices.Clone(rs.forwarded[:len(rs.kept)])

@@ -1,9 +1,12 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -393,7 +396,17 @@ func startRun(ctx context.Context, flow *graph.Flow, ex *cluster.Executor) <-cha
 // result. The run ending before any node blocked fails the test.
 func runKillingBlocked(t *testing.T, ex *cluster.Executor, flow *graph.Flow, h *streamHooks, workers map[string]*killableWorker) (*engine.Result, error) {
 	t.Helper()
-	done := startRun(t.Context(), flow, ex)
+	return runKillingBlockedLogged(t, ex, flow, h, workers, nil)
+}
+
+// runKillingBlockedLogged is runKillingBlocked with the engine's logger.
+func runKillingBlockedLogged(t *testing.T, ex *cluster.Executor, flow *graph.Flow, h *streamHooks, workers map[string]*killableWorker, log *slog.Logger) (*engine.Result, error) {
+	t.Helper()
+	done := make(chan runOutcome, 1)
+	go func() {
+		res, err := engine.Run(t.Context(), flow, engine.Options{Executor: ex, Logger: log})
+		done <- runOutcome{res, err}
+	}()
 	select {
 	case victim := <-h.blocked:
 		workers[victim].kill()
@@ -508,6 +521,9 @@ func TestStreamingProducerReplacedByDifferentStreamRestartsReaders(t *testing.T)
 			// producer's worker dies.
 			h.firstRead = make(chan struct{})
 			workers := startWorkers(t, url, h, 3, time.Second)
+			// The coordinator's log: the executor's and the engine's.
+			var logBuf syncBuffer
+			log := slog.New(slog.NewTextHandler(&logBuf, nil))
 			ex, flow := coordinator(t, url, h, `version: 1
 nodes:
   src: {type: test.source, placement: worker}
@@ -516,10 +532,23 @@ nodes:
   whole: {type: value.identity, inputs: {x: src}, placement: local}
   twice: {type: stream.map, inputs: {s: src}, with: {expr: "chunk * 2"}, placement: `+tc.reader+`}
   last: {type: stream.collect, inputs: {s: twice}, placement: local}
-`, cluster.ExecutorOptions{ReplayLimit: tc.limit})
-			res, err := runKillingBlocked(t, ex, flow, h, workers)
+`, cluster.ExecutorOptions{ReplayLimit: tc.limit, Logger: log})
+			res, err := runKillingBlockedLogged(t, ex, flow, h, workers, log)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// One line says the producer streams again, where it
+			// diverged, and what it restarted.
+			var restreams []string
+			for _, l := range strings.Split(logBuf.String(), "\n") {
+				if strings.Contains(l, "streamed something else") && !strings.Contains(l, "restarting node") {
+					restreams = append(restreams, l)
+				}
+			}
+			t.Logf("restream log:\n%s", strings.Join(restreams, "\n"))
+			wantAttrs := []string{"level=INFO", `node=src`, "generation=1", fmt.Sprintf("chunk=%d", h.varyFrom+1), "chunks_forwarded=", "readers_restarted="}
+			if len(restreams) != 1 || !containsAll(restreams[0], wantAttrs) {
+				t.Errorf("log lines about the producer streaming something else:\n%s\nwant one, with %v", strings.Join(restreams, "\n"), wantAttrs)
 			}
 			want := make([]any, h.n)
 			sum := 0
@@ -561,4 +590,32 @@ nodes:
 			t.Logf("source attempts %d, reader attempts %d", h.srcAttempts.Load(), h.readAttempts.Load())
 		})
 	}
+}
+
+// containsAll reports whether s contains every one of subs.
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

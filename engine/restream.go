@@ -37,15 +37,20 @@ var errRestreamed = errors.New("the producer of this stream was run again and st
 // reading its streams restarts its generation on the new stream. It
 // returns an error, which Execute should return, when a reader cannot be
 // restarted (the error names it and says why).
-func (nr NodeRun) Restream() error {
+//
+// The engine logs one line for it, saying why ("it was run again and
+// streamed something else" when why is empty), with the attributes node,
+// generation, attrs (slog key-value pairs), chunks_forwarded (the chunks
+// emitted before) and readers_restarted.
+func (nr NodeRun) Restream(why string, attrs ...any) error {
 	if nr.ru == nil {
 		return errors.New("engine: Restream on a NodeRun the engine did not make")
 	}
-	return nr.ru.restream()
+	return nr.ru.restream(why, attrs)
 }
 
 // restream implements Restream; it runs in the run's goroutine.
-func (ru *run) restream() error {
+func (ru *run) restream(why string, attrs []any) error {
 	r, ns := ru.r, ru.node
 	if !ns.streams {
 		return fmt.Errorf("node type %s does not stream: it cannot stream again", ns.n.Type)
@@ -59,8 +64,11 @@ func (ru *run) restream() error {
 	if err != nil {
 		return err
 	}
-	r.log.Info(fmt.Sprintf("node %q's generation %d streams again from its first chunk: it was run again and streamed something else; %s",
-		ns.n.ID, ru.gen+1, restartedText(readers)), "node", ns.n.ID, "generation", ru.gen+1)
+	if why == "" {
+		why = "it was run again and streamed something else"
+	}
+	r.log.Info(fmt.Sprintf("node %q's generation %d streams again from its first chunk: %s; %s", ns.n.ID, ru.gen+1, why, restartedText(readers)),
+		append(append([]any{"node", ns.n.ID, "generation", ru.gen + 1}, attrs...), "chunks_forwarded", ru.emitted, "readers_restarted", len(readers))...)
 	r.events.restart(ru, nil)
 	for i := range ru.acc {
 		ru.acc[i] = registry.Accumulator{}

@@ -49,7 +49,7 @@ func (e *restreamExecutor) Execute(ctx context.Context, nr NodeRun) error {
 			return err
 		}
 	}
-	err := nr.Restream()
+	err := nr.Restream("")
 	if e.restreamed != nil {
 		close(e.restreamed)
 	}
