@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -93,6 +94,7 @@ back those it holds but has not started, finishes those in flight and
 exits; a second signal cancels those too and hands them back. A worker
 whose server is unreachable exits on the first signal, cancelling its
 runs in flight: the server hands them to another worker after --ack-wait.
+A worker started before its server waits for it.
 
 Examples:
    flowrun worker --nats nats://127.0.0.1:4222
@@ -145,11 +147,41 @@ func (p *program) workerAction(c *ucli.Context) error {
 			}
 		}
 	}
+	// Signals are handled from the start: a worker waiting for its server
+	// stops on Ctrl-C as a running one does.
+	drain, stopDrain := context.WithCancel(c.Context)
+	defer stopDrain()
+	hard, stopHard := context.WithCancel(c.Context)
+	defer stopHard()
+	sigs, stop := p.signals()
+	defer stop()
+	var started atomic.Bool // the worker takes runs
+	go func() {
+		select {
+		case <-sigs:
+		case <-drain.Done():
+			return
+		}
+		if started.Load() {
+			logger.Info("draining; a second signal cancels the runs in flight")
+		} else {
+			logger.Info("stopping before the worker started")
+		}
+		stopDrain()
+		select {
+		case <-sigs:
+			stopHard()
+		case <-hard.Done():
+		}
+	}()
 	nc, err := p.connect(url, nil)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
+	if !waitForServer(drain, nc, url, logger) {
+		return nil // stopped before the server was reachable
+	}
 	nc.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
 		if nc.IsClosed() {
 			return // the worker is exiting
@@ -159,39 +191,44 @@ func (p *program) workerAction(c *ucli.Context) error {
 	nc.SetReconnectHandler(func(*nats.Conn) {
 		logger.Info("reconnected to the NATS server", "server", redactURL(url))
 	})
-	ctx := c.Context
 	// A worker's nodes read its own environment (PATH for exec, API keys
 	// for llm.chat), through the secret set, as a local run's do.
 	env := p.nodeEnv(logger)
 	env.Getenv = p.getenv
-	w, err := cluster.NewWorker(ctx, nc, cluster.WorkerOptions{
+	w, err := cluster.NewWorker(drain, nc, cluster.WorkerOptions{
 		Registry: reg, Types: types, Concurrency: c.Int("concurrency"), AckWait: c.Duration("ack-wait"), MaxDeliveries: c.Int("max-deliveries"),
 		Env: env, Logger: logger, ID: c.String("name"),
 	})
 	if err != nil {
+		if drain.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
-	drain, stopDrain := context.WithCancel(ctx)
-	defer stopDrain()
-	hard, stopHard := context.WithCancel(ctx)
-	defer stopHard()
-	sigs, stop := p.signals()
-	defer stop()
-	go func() {
-		select {
-		case <-sigs:
-		case <-drain.Done():
-			return
-		}
-		logger.Info("draining; a second signal cancels the runs in flight")
-		stopDrain()
-		select {
-		case <-sigs:
-			stopHard()
-		case <-hard.Done():
-		}
-	}()
+	started.Store(true)
 	return w.Run(drain, hard)
+}
+
+// waitForServer returns once nc is connected, saying once that it waits
+// when it is not yet: a worker may start before its server. It returns
+// false when ctx ends first.
+func waitForServer(ctx context.Context, nc *nats.Conn, url string, logger *slog.Logger) bool {
+	if nc.IsConnected() {
+		return true
+	}
+	connected := nc.StatusChanged(nats.CONNECTED)
+	defer nc.RemoveStatusListener(connected)
+	if nc.IsConnected() {
+		return true
+	}
+	logger.Warn("waiting for the NATS server: it cannot be reached yet (start it with \"flowrun server\"; Ctrl-C stops)", "server", redactURL(url))
+	select {
+	case <-connected:
+		logger.Info("connected to the NATS server", "server", redactURL(url))
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // connect opens a NATS connection for a coordinator or worker; onLost,

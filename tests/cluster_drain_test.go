@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -325,5 +326,89 @@ func TestWorkerSIGINTServerGone(t *testing.T) {
 	}
 	if err := wa.Wait(); err != nil {
 		t.Errorf("wa after SIGINT: %v, want exit 0", err)
+	}
+}
+
+// TestWorkerWaitsForItsServer starts "flowrun worker" before its server:
+// it says it waits, serves once the server is up, and a Ctrl-C while it
+// waits stops it cleanly (before, it failed after 5 s with "creating
+// stream FLOWRUN_TASKS: context deadline exceeded", deaf to Ctrl-C).
+func TestWorkerWaitsForItsServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	bin := buildFlowrun(t)
+	for _, serverComes := range []bool{true, false} {
+		name := map[bool]string{true: "server_starts", false: "ctrl_c_while_waiting"}[serverComes]
+		t.Run(name, func(t *testing.T) {
+			// A free port: nothing listens on it until the server starts.
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := l.Addr().String()
+			l.Close()
+			cmd := exec.Command(bin, "worker", "--nats", "nats://"+addr, "--name", "early")
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			lines := make(chan string, 64)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+			}()
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			waitLine := func(s string) {
+				t.Helper()
+				for {
+					select {
+					case l, ok := <-lines:
+						if !ok {
+							t.Fatalf("the worker ended without logging %q", s)
+						}
+						if strings.Contains(l, s) {
+							return
+						}
+					case <-ctx.Done():
+						t.Fatalf("no %q from the worker within 30 s", s)
+					}
+				}
+			}
+			waitLine("waiting for the NATS server")
+			if serverComes {
+				ns, err := cluster.StartServer(cluster.ServerOptions{Listen: addr, StoreDir: t.TempDir()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+				waitLine("worker ready")
+			}
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			if !serverComes {
+				waitLine("stopping before the worker started")
+			}
+			for ended := false; !ended; {
+				select {
+				case _, ok := <-lines:
+					ended = !ok
+				case <-ctx.Done():
+					t.Fatal("the worker did not exit within 30 s of SIGINT")
+				}
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("the worker after SIGINT: %v, want exit 0", err)
+			}
+		})
 	}
 }
