@@ -3,7 +3,6 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -19,29 +18,8 @@ import (
 
 	"github.com/flowrun/flowrun/cluster"
 	"github.com/flowrun/flowrun/engine"
+	"github.com/flowrun/flowrun/internal/testenv"
 )
-
-// pidFlow's program writes its pid (the shell's, which the sleep takes
-// over; $$ is a literal $ in a flow file) to $PID_FILE, says it started
-// and sleeps.
-const pidFlow = `version: 1
-nodes:
-  slow:
-    type: exec
-    with:
-      command: [sh, -c, 'echo $$$$ > "$PID_FILE"; echo started; exec sleep 300']
-      pass_env: [PID_FILE]
-`
-
-// alive reports whether process pid exists and is not a zombie.
-func alive(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(data, ')')
-	return i < 0 || i+2 >= len(data) || data[i+2] != 'Z'
-}
 
 // TestCancelReachesWorkerAfterItsReconnect: the worker's connection is
 // cut while its exec node's program sleeps, and the coordinator cancels
@@ -64,7 +42,7 @@ func TestCancelReachesWorkerAfterItsReconnect(t *testing.T) {
 			stopWorker := startWorkerOn(t, reg, proxy.url(), cluster.WorkerOptions{}, cw.options(nil)...)
 
 			ex, nc := newExecutor(t, url)
-			flow := load(t, reg, pidFlow)
+			flow := load(t, reg, testenv.SleeperFlow)
 			if err := ex.WaitForWorkers(t.Context(), flow, 10*time.Second); err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +71,7 @@ func TestCancelReachesWorkerAfterItsReconnect(t *testing.T) {
 				t.Fatalf("the run ended before the program started: %v", o.err)
 			}
 			defer func() {
-				if alive(pid) {
+				if testenv.ProcAlive(pid) {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 				}
 			}()
@@ -119,12 +97,12 @@ func TestCancelReachesWorkerAfterItsReconnect(t *testing.T) {
 					return err == nil && s.CachedInfo().State.Consumers == 0
 				})
 			}
-			if !alive(pid) {
+			if !testenv.ProcAlive(pid) {
 				t.Fatal("the program died while its worker was disconnected: the test does not cut what it means to")
 			}
 			proxy.restore()
 			<-cw.reconnected
-			waitFor(t, "the program to be killed after its worker reconnected", func() bool { return !alive(pid) })
+			waitFor(t, "the program to be killed after its worker reconnected", func() bool { return !testenv.ProcAlive(pid) })
 			if how == "try" {
 				if err := ex.Close(); err != nil {
 					t.Fatal(err)

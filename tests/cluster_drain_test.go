@@ -121,6 +121,41 @@ func (r *drainRig) waitLine(lines <-chan string, s string) {
 	r.t.Fatalf("the worker ended without logging %q", s)
 }
 
+// lineWithin waits for a line of lines containing s and returns it; it
+// fails the test if the lines end (the process exited) or ctx ends first.
+func lineWithin(t *testing.T, ctx context.Context, lines <-chan string, s string) string {
+	t.Helper()
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the worker ended without logging %q", s)
+			}
+			if strings.Contains(l, s) {
+				return l
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %q from the worker in time", s)
+		}
+	}
+}
+
+// endWithin waits for lines to end (the process closed its stderr,
+// exiting), failing the test if ctx ends first.
+func endWithin(t *testing.T, ctx context.Context, lines <-chan string) {
+	t.Helper()
+	for {
+		select {
+		case _, ok := <-lines:
+			if !ok {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("the worker did not exit in time after its signal")
+		}
+	}
+}
+
 // release lets one gated program go on.
 func (r *drainRig) release() {
 	f, err := os.OpenFile(r.go_, os.O_WRONLY, 0)
@@ -288,42 +323,14 @@ func TestWorkerSIGINTServerGone(t *testing.T) {
 	r.ns.WaitForShutdown()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	waitLine := func(s string) string {
-		t.Helper()
-		for {
-			select {
-			case l, ok := <-waLog:
-				if !ok {
-					t.Fatalf("the worker ended without logging %q", s)
-				}
-				if strings.Contains(l, s) {
-					return l
-				}
-			case <-ctx.Done():
-				_ = wa.Process.Kill()
-				t.Fatalf("no %q from the worker within 30 s", s)
-			}
-		}
-	}
-	waitLine("lost the NATS server")
+	lineWithin(t, ctx, waLog, "lost the NATS server")
 	if err := wa.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	if l := waitLine("the NATS server is unreachable"); !strings.Contains(l, "runs_cancelled=1") {
+	if l := lineWithin(t, ctx, waLog, "the NATS server is unreachable"); !strings.Contains(l, "runs_cancelled=1") {
 		t.Errorf("the worker logged %q, want runs_cancelled=1", l)
 	}
-	for {
-		select {
-		case _, ok := <-waLog:
-			if ok {
-				continue
-			}
-		case <-ctx.Done():
-			_ = wa.Process.Kill()
-			t.Fatal("the worker did not exit within 30 s of SIGINT, its server gone")
-		}
-		break
-	}
+	endWithin(t, ctx, waLog)
 	if err := wa.Wait(); err != nil {
 		t.Errorf("wa after SIGINT: %v, want exit 0", err)
 	}
@@ -367,22 +374,7 @@ func TestWorkerWaitsForItsServer(t *testing.T) {
 			}()
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			waitLine := func(s string) {
-				t.Helper()
-				for {
-					select {
-					case l, ok := <-lines:
-						if !ok {
-							t.Fatalf("the worker ended without logging %q", s)
-						}
-						if strings.Contains(l, s) {
-							return
-						}
-					case <-ctx.Done():
-						t.Fatalf("no %q from the worker within 30 s", s)
-					}
-				}
-			}
+			waitLine := func(s string) { t.Helper(); lineWithin(t, ctx, lines, s) }
 			waitLine("waiting for the NATS server")
 			if serverComes {
 				ns, err := cluster.StartServer(cluster.ServerOptions{Listen: addr, StoreDir: t.TempDir()})
@@ -398,14 +390,7 @@ func TestWorkerWaitsForItsServer(t *testing.T) {
 			if !serverComes {
 				waitLine("stopping before the worker started")
 			}
-			for ended := false; !ended; {
-				select {
-				case _, ok := <-lines:
-					ended = !ok
-				case <-ctx.Done():
-					t.Fatal("the worker did not exit within 30 s of SIGINT")
-				}
-			}
+			endWithin(t, ctx, lines)
 			if err := cmd.Wait(); err != nil {
 				t.Errorf("the worker after SIGINT: %v, want exit 0", err)
 			}

@@ -3,7 +3,6 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -21,31 +20,9 @@ import (
 	"github.com/flowrun/flowrun/cluster"
 	"github.com/flowrun/flowrun/engine"
 	"github.com/flowrun/flowrun/graph"
+	"github.com/flowrun/flowrun/internal/testenv"
 	"github.com/flowrun/flowrun/registry"
 )
-
-// orphanFlow's program writes its pid (the shell's, which the sleep
-// takes over; $$ is a literal $ in a flow file) to $PID_FILE, says it
-// started and sleeps.
-const orphanFlow = `version: 1
-nodes:
-  slow:
-    type: exec
-    with:
-      command: [sh, -c, 'echo $$$$ > "$PID_FILE"; echo started; exec sleep 300']
-      pass_env: [PID_FILE]
-`
-
-// procAlive reports whether process pid exists and is not a zombie.
-func procAlive(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...
-	i := bytes.LastIndexByte(data, ')')
-	return i < 0 || i+2 >= len(data) || data[i+2] != 'Z'
-}
 
 // TestWorkerSIGKILLedKillsItsPrograms SIGKILLs a "flowrun worker"
 // process while a program started by its exec node runs: the program
@@ -86,7 +63,7 @@ func TestWorkerSIGKILLedKillsItsPrograms(t *testing.T) {
 	if err := builtin.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	flow, err := graph.Load("flow.yaml", []byte(orphanFlow), reg, graph.Options{})
+	flow, err := graph.Load("flow.yaml", []byte(testenv.SleeperFlow), reg, graph.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +98,11 @@ func TestWorkerSIGKILLedKillsItsPrograms(t *testing.T) {
 	case err := <-res:
 		t.Fatalf("the run ended before the program started: %v", err)
 	}
-	if !procAlive(pid) {
+	if !testenv.ProcAlive(pid) {
 		t.Fatalf("program %d is not running", pid)
 	}
 	defer func() {
-		if procAlive(pid) {
+		if testenv.ProcAlive(pid) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}()
@@ -139,7 +116,7 @@ func TestWorkerSIGKILLedKillsItsPrograms(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for procAlive(pid) {
+	for testenv.ProcAlive(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("program %d still runs 10 s after its worker was SIGKILLed", pid)
 		}
