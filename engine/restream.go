@@ -22,12 +22,13 @@ import (
 // own readers in turn. What cannot be taken back fails the flow instead:
 // a consumer that already completed a run on the old stream, one that
 // has started reading another streaming producer's stream (those chunks
-// are gone), and a stateful one (its run may have changed its state).
+// are gone), and a stateful one (its run may have changed its state)
+// unless its type declares registry.Spec.Restartable.
 
 // errRestreamed is the cause of a run cancelled because the producer of a
 // stream it reads streams again from its first chunk, and the error its
 // reads of the old stream return.
-var errRestreamed = errors.New("the producer of this stream was run again and streams again from its first chunk")
+var errRestreamed = registry.ErrRestarted
 
 // Restream declares that everything the run emitted so far is void: the
 // run streams again from its first chunk. An executor calls it from
@@ -146,7 +147,7 @@ func restartable(rr *run, p *nodeState) error {
 		return fmt.Errorf("node %q was run again and streamed something else, but node %q already completed its generation %d on what it streamed first, and a completed generation cannot be taken back; make node %q give the same stream when run again, or have node %q read it to its end",
 			p.n.ID, c.n.ID, rr.gen+1, p.n.ID, c.n.ID)
 	}
-	if c.n.Spec.Stateful {
+	if c.n.Spec.Stateful && !c.n.Spec.Restartable {
 		return fmt.Errorf("node %q was run again and streamed something else, but node %q, which reads it, keeps state across runs that its generation %d may have changed already, so it cannot start that generation over; place node %q with placement: local, or make it give the same stream when run again",
 			p.n.ID, c.n.ID, rr.gen+1, p.n.ID)
 	}
@@ -177,6 +178,7 @@ func (q *chunkQueue) started() bool {
 func (r *Runner) rerunLocked(ru *run) error {
 	ns, by := ru.node, ru.restartBy
 	ru.restart, ru.restartBy = false, nil
+	ru.restarts++
 	for _, e := range ns.inputs {
 		if e.index < 0 {
 			continue

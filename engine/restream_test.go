@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -349,5 +350,60 @@ func TestRestreamFailsWhenReaderCannotRestart(t *testing.T) {
 				t.Errorf("reason %s by %q, want failed by p", res.Reason, res.StoppedBy)
 			}
 		})
+	}
+}
+
+func TestRestreamRestartsRestartableStatefulReader(t *testing.T) {
+	t.Parallel()
+	seen := make(chan string, 100)
+	// ends records how each execution of the reader ended: the cause of
+	// its context and the error of its read, and Restarts at its start.
+	ends := make(chan string, 10)
+	reg := restreamRegistry(seen)
+	reg.MustRegister(registry.Spec{Type: "rswatch", Outputs: []registry.Output{{Name: "out"}}, Stateful: true, Restartable: true,
+		Inputs: []registry.Input{{Name: "s", Stream: true}},
+		New: func(cfg registry.Config, _ registry.Env) (registry.Node, error) {
+			return funcNode(func(ctx context.Context, in registry.Inputs, o registry.Outputs) error {
+				restarts := registry.Restarts(in)
+				list := []any{}
+				for c, err := range in.Stream("s").All(ctx) {
+					if err != nil {
+						ends <- fmt.Sprintf("restarts %d: read error is ErrRestarted: %v, cause is ErrRestarted: %v",
+							restarts, errors.Is(err, registry.ErrRestarted), errors.Is(context.Cause(ctx), registry.ErrRestarted))
+						return err
+					}
+					list = append(list, c)
+					seen <- fmt.Sprintf("%s got %v", cfg.ID, c)
+				}
+				ends <- fmt.Sprintf("restarts %d: completed", restarts)
+				o.Set("out", list)
+				return nil
+			}), nil
+		}})
+	ex := &restreamExecutor{p: "p", first: []any{"a1", "a2"}, second: []any{"b1", "b2", "b3"}, wait: waitFor(seen, 2)}
+	res, err := newBuilder(t, reg).
+		node("p", "emit").
+		node("w", "rswatch", "s=p").
+		run(t.Context(), Options{Executor: ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Final["w"]["out"]; !reflect.DeepEqual(got, []any{"b1", "b2", "b3"}) {
+		t.Errorf("restartable stateful reader completed on %v, want the new stream [b1 b2 b3]", got)
+	}
+	if !reflect.DeepEqual(res.Generations, map[string]int{"p": 1, "w": 1}) {
+		t.Errorf("generations %v, want one each: the restarted run counts once", res.Generations)
+	}
+	close(ends)
+	var got []string
+	for e := range ends {
+		got = append(got, e)
+	}
+	want := []string{
+		"restarts 0: read error is ErrRestarted: true, cause is ErrRestarted: true",
+		"restarts 1: completed",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("reader's executions ended\n%q\nwant\n%q", got, want)
 	}
 }

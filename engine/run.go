@@ -35,6 +35,8 @@ type run struct {
 	// executed again on the new stream. Guarded by Runner.mu.
 	restart   bool
 	restartBy *nodeState
+	// restarts counts the times the run started over (registry.Restarts).
+	restarts int
 
 	interrupted       atomic.Bool
 	consumerCancelled atomic.Bool
@@ -73,9 +75,10 @@ type run struct {
 }
 
 var (
-	_ registry.Inputs  = (*run)(nil)
-	_ registry.Outputs = (*run)(nil)
-	_ registry.Keyed   = (*run)(nil)
+	_ registry.Inputs    = (*run)(nil)
+	_ registry.Outputs   = (*run)(nil)
+	_ registry.Keyed     = (*run)(nil)
+	_ registry.Restarted = (*run)(nil)
 )
 
 func newRun(r *Runner, ns *nodeState) *run {
@@ -89,6 +92,7 @@ func newRun(r *Runner, ns *nodeState) *run {
 		clear(ru.set)
 		clear(ru.finals)
 		ru.gen, ru.ctx, ru.emitted, ru.misuse, ru.tooLarge = ns.gen, r.ctx, 0, nil, nil
+		ru.restarts = 0
 		ru.reported, ru.failure, ru.stop, ru.done, ru.cut = false, nil, false, false, false
 		ru.stopNote, ru.stopReason, ru.worker = "", "", ""
 		ru.interrupted.Store(false)
@@ -209,6 +213,9 @@ func (ru *run) Generation() int { return ru.gen }
 func (ru *run) IdempotencyKey() string {
 	return ru.r.opts.RunID + "/" + ru.node.n.ID + "/" + strconv.Itoa(ru.gen)
 }
+
+// Restarts implements registry.Restarted.
+func (ru *run) Restarts() int { return ru.restarts }
 
 func (ru *run) output(name string) (int, bool) {
 	if outs := ru.node.outputs; len(outs) == 1 && outs[0].Name == name {

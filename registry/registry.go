@@ -316,6 +316,9 @@ func validateSpec(s *Spec) error {
 			return fmt.Errorf("register %q: input %q: a parameter cannot be a stream input", s.Type, in.Name)
 		}
 	}
+	if s.Restartable && !s.Stateful {
+		return fmt.Errorf("register %q: Restartable is for stateful types (stateless ones always restart): set Stateful too, or drop Restartable", s.Type)
+	}
 	if s.SavesState && !s.Stateful {
 		return fmt.Errorf("register %q: SavesState is for stateful types: set Stateful too, or drop SavesState", s.Type)
 	}

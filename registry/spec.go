@@ -121,6 +121,18 @@ type Spec struct {
 	Streams bool
 	// Stateful marks a type that keeps state across runs in its instance.
 	Stateful bool
+	// Restartable marks a Stateful type whose run may start over, for the
+	// same generation, when a stream it reads starts over: the stream's
+	// producer was run again (its worker died, docs/cluster.md) and
+	// streamed something else (docs/execution.md, "Restarted
+	// generations"). Declare it when the type's runs change the node's
+	// state only once the streams they read ended, or undo what they
+	// changed when they are cancelled with [ErrRestarted]. The run is then
+	// cancelled with ErrRestarted (its reads of the old stream return it),
+	// and once it returned it is executed again on the new stream, where
+	// [Restarts] says how many times it started over. Without it, that
+	// producer's rerun fails the flow. Stateless types always restart.
+	Restartable bool
 	// SavesState marks a stateful type whose nodes implement
 	// [StateMarshaler]: their state can be saved after a run and restored
 	// into a new instance before the next one, so that their runs may take
