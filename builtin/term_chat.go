@@ -26,7 +26,10 @@ func termChatSpec() registry.Spec {
 			"producer failed, it prints one line \"error: <cause>\" to stderr and goes on; when the answer was " +
 			"interrupted (Ctrl-C, or the run was cancelled) it marks the partial answer with \" [interrupted]\". " +
 			"An answer whose finish_reason is \"length\" (cut by the server's token limit) is marked with a dimmed " +
-			"\" [cut at max_tokens]\" in a terminal, and with a note on stderr otherwise. With show_reasoning, the " +
+			"\" [cut at max_tokens]\" in a terminal, and with a note on stderr otherwise. When the answer starts over " +
+			"(its producer ran on a worker that was lost, and its new run streams another answer), the partial " +
+			"answer is marked with \"" + restartMark + "\" (dimmed in a terminal) and the new answer is printed " +
+			"from its start on the next line; the answer is counted once. With show_reasoning, the " +
 			"reasoning chunks of a reasoning model are shown before the answer, dimmed in a terminal and on stderr " +
 			"otherwise.\n\n" +
 			"Then it reads the next prompt: in a terminal with a line editor (prompt, history, Ctrl-A/E, arrows), " +
@@ -37,6 +40,11 @@ func termChatSpec() registry.Spec {
 			"Outside a terminal a pending read of stdin is not interrupted when the flow is cancelled; it ends at " +
 			"the next line or at end of input.",
 		Stateful: true,
+		// A run changes the node's state (the line editor, stdin) only
+		// once the answer's streams ended, and they end only when their
+		// producer's run ended: an answer that starts over can be shown
+		// again.
+		Restartable: true,
 		Inputs: []registry.Input{
 			{Name: "answer", Type: registry.String, Stream: true, HasDefault: true, Default: nil,
 				Doc: "The answer to print, read as a stream; null (the default, which starts a chat cycle) prints nothing."},
@@ -124,6 +132,10 @@ func (n *termChatNode) Run(ctx context.Context, in registry.Inputs, out registry
 	}
 }
 
+// restartMark ends an answer whose stream started over
+// (registry.ErrRestarted).
+const restartMark = " [the answer was lost mid-stream; it starts over]"
+
 // ANSI codes of the marks and the reasoning in a terminal.
 const (
 	ansiDim   = "\x1b[2m"
@@ -153,6 +165,19 @@ const (
 func (n *termChatNode) showAnswer(ctx context.Context, in registry.Inputs) error {
 	w := n.stdout()
 	end, cause, open, err := n.printAnswer(ctx, in.Stream("answer"), in.Stream("reasoning"))
+	if errors.Is(err, registry.ErrRestarted) {
+		// The run starts over on the new answer: mark the partial one,
+		// and leave the tally to the new run.
+		mark := restartMark
+		if !open {
+			mark = strings.TrimPrefix(mark, " ")
+		}
+		if n.env.Interactive {
+			mark = n.dim(mark)
+		}
+		io.WriteString(w, mark+"\n")
+		return err
+	}
 	if err != nil {
 		if open {
 			io.WriteString(w, "\n")
@@ -364,6 +389,9 @@ func (n *termChatNode) printAnswer(ctx context.Context, answer, reasoning regist
 				return end, nil, open, context.Cause(ctx)
 			case p.err == nil:
 				end = answerDone
+			case errors.Is(p.err, registry.ErrRestarted):
+				endThinking()
+				return end, nil, open, p.err
 			case errors.Is(p.err, context.Canceled) || errors.Is(p.err, registry.ErrCancelled):
 				end = answerInterrupted
 			default:

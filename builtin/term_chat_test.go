@@ -283,3 +283,39 @@ func TestTermChatPipeMarks(t *testing.T) {
 		}
 	}
 }
+
+func TestTermChatAnswerRestarts(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	answers := new(registry.AnswerTally)
+	env := registry.Env{Stdin: strings.NewReader("next\n"), Stdout: &stdout, Stderr: &stderr, Answers: answers}
+	n := nodetest.New(t, chatLookup(t, "term.chat"), nodetest.Setup{Env: env})
+	if spec := chatLookup(t, "term.chat"); !spec.Stateful || !spec.Restartable {
+		t.Fatalf("term.chat: Stateful %v Restartable %v, want both", spec.Stateful, spec.Restartable)
+	}
+	// The answer's stream starts over after two chunks: the run ends with
+	// ErrRestarted, which the engine answers by running it again on the
+	// new stream.
+	res := n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+		"answer": nodetest.Chunks("Once", " up").Fail(fmt.Errorf("read: %w", registry.ErrRestarted)),
+	}})
+	if !errors.Is(res.Err, registry.ErrRestarted) {
+		t.Fatalf("restarted run: err %v, want ErrRestarted", res.Err)
+	}
+	res = n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+		"answer":        nodetest.Chunks("A long", " time ago."),
+		"finish_reason": nodetest.Chunks("stop"),
+	}})
+	if res.Err != nil || res.Out() != "next" {
+		t.Fatalf("new run: prompt %v, err %v; want next", res.Out(), res.Err)
+	}
+	if want := "Once up" + restartMark + "\nA long time ago.\n"; stdout.String() != want || stderr.String() != "" {
+		t.Errorf("stdout %q stderr %q, want %q and nothing", stdout.String(), stderr.String(), want)
+	}
+	// One answer, counted once: the tally fails only when an answer
+	// failed, so fail the next one to read the count.
+	answers.Add(true)
+	if err := answers.Err(); err == nil || err.Error() != "1 of 2 answers failed" {
+		t.Errorf("answer tally: %v, want 1 of 2 answers failed (the restarted answer counted once)", err)
+	}
+}

@@ -181,6 +181,9 @@ type typeDesc struct {
 	// SavesState: a stateful type whose state can move between
 	// processes, so that its nodes may run on workers.
 	SavesState bool `json:"saves_state"`
+	// Restartable: a stateful type whose run may start over when a
+	// stream it reads starts over (registry.Spec.Restartable).
+	Restartable bool `json:"restartable"`
 	// Effects lists what the type does besides computing: exec, read,
 	// write, net, terminal; empty for none.
 	Effects []string `json:"effects"`
@@ -216,16 +219,17 @@ func describeAll(specs []*registry.Spec) []typeDesc {
 
 func describe(s *registry.Spec) typeDesc {
 	d := typeDesc{
-		Type:       s.Type,
-		Summary:    summary(s.Doc),
-		Doc:        strings.TrimSpace(s.Doc),
-		Inputs:     make([]inputDesc, 0, len(s.Inputs)),
-		Outputs:    make([]outputDesc, 0, len(s.Outputs)),
-		Streams:    s.Streams,
-		Stateful:   s.Stateful,
-		SavesState: s.Stateful && s.SavesState,
-		Effects:    make([]string, 0, len(s.Effects)),
-		Example:    s.Example,
+		Type:        s.Type,
+		Summary:     summary(s.Doc),
+		Doc:         strings.TrimSpace(s.Doc),
+		Inputs:      make([]inputDesc, 0, len(s.Inputs)),
+		Outputs:     make([]outputDesc, 0, len(s.Outputs)),
+		Streams:     s.Streams,
+		Stateful:    s.Stateful,
+		SavesState:  s.Stateful && s.SavesState,
+		Restartable: s.Stateful && s.Restartable,
+		Effects:     make([]string, 0, len(s.Effects)),
+		Example:     s.Example,
 	}
 	for _, e := range s.Effects {
 		d.Effects = append(d.Effects, string(e))
@@ -295,6 +299,9 @@ func writeExplain(w io.Writer, s *registry.Spec) error {
 	stateful := yesNo(d.Stateful)
 	if d.SavesState {
 		stateful += " (state saved: may run on workers)"
+	}
+	if d.Restartable {
+		stateful += " (restartable: starts over when a stream it reads does)"
 	}
 	fmt.Fprintf(w, "\nstreams: %s   stateful: %s   effects: %s\n", yesNo(d.Streams), stateful, effectsText(s.Effects))
 
