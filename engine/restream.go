@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/flowrun/flowrun/registry"
 )
@@ -111,7 +112,8 @@ func (r *Runner) restreamLocked(ru *run) ([]*run, error) {
 	for i := range ns.streamOut {
 		for _, old := range ru.outQueues[i] {
 			rr := old.reader
-			if rr == nil || rr.restart {
+			if rr == nil || rr.restart || slices.Contains(readers, rr) {
+				// A run reading several of ru's streams restarts once.
 				continue
 			}
 			if err := restartable(rr, ns); err != nil {

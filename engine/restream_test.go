@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -406,4 +407,67 @@ func TestRestreamRestartsRestartableStatefulReader(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("reader's executions ended\n%q\nwant\n%q", got, want)
 	}
+}
+
+func TestRestreamRestartsAReaderOfTwoStreamsOnce(t *testing.T) {
+	t.Parallel()
+	seen := make(chan string, 100)
+	reg := restreamRegistry(seen)
+	// pair reads a chunk of a, says so, then the rest of a and all of b.
+	reg.MustRegister(registry.Spec{Type: "pair", Outputs: []registry.Output{{Name: "out"}},
+		Inputs: []registry.Input{{Name: "a", Stream: true}, {Name: "b", Stream: true}},
+		New: func(cfg registry.Config, _ registry.Env) (registry.Node, error) {
+			return funcNode(func(ctx context.Context, in registry.Inputs, o registry.Outputs) error {
+				a, b := in.Stream("a"), in.Stream("b")
+				c, _, err := a.Next(ctx)
+				if err != nil {
+					return err
+				}
+				seen <- fmt.Sprintf("%s got %v", cfg.ID, c)
+				list := []any{c}
+				for _, s := range []registry.Stream{a, b} {
+					for c, err := range s.All(ctx) {
+						if err != nil {
+							return err
+						}
+						list = append(list, c)
+					}
+				}
+				o.Set("out", list)
+				return nil
+			}), nil
+		}})
+	var logs syncBuf
+	ex := &restreamExecutor{p: "p", first: []any{"a1", "a2"}, second: []any{"b1", "b2"}, wait: waitFor(seen, 1)}
+	res, err := newBuilder(t, reg).
+		node("p", "emit").
+		node("c", "pair", "a=p", "b=p").
+		run(t.Context(), Options{Executor: ex, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Final["c"]["out"]; !reflect.DeepEqual(got, []any{"b1", "b2", "b1", "b2"}) {
+		t.Errorf("reader of both streams completed on %v, want the new stream twice", got)
+	}
+	if l := logs.String(); !strings.Contains(l, `restarting node \"c\"'s generation 1`) || !strings.Contains(l, "readers_restarted=1") {
+		t.Errorf("log %s\nwant c restarted once (readers_restarted=1)", l)
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for concurrent writes.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
