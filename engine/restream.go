@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/flowrun/flowrun/registry"
@@ -69,7 +70,7 @@ func (ru *run) restream(why string, attrs []any) error {
 	if why == "" {
 		why = "it was run again and streamed something else"
 	}
-	r.log.Info(fmt.Sprintf("node %q's generation %d streams again from its first chunk: %s; %s", ns.n.ID, ru.gen+1, why, restartedText(readers)),
+	r.log.Log(r.ctx, restartLevel(readers), fmt.Sprintf("node %q's generation %d streams again from its first chunk: %s; %s", ns.n.ID, ru.gen+1, why, restartedText(readers)),
 		append(append([]any{"node", ns.n.ID, "generation", ru.gen + 1}, attrs...), "chunks_forwarded", ru.emitted, "readers_restarted", len(readers))...)
 	r.events.restart(ru, nil)
 	for i := range ru.acc {
@@ -81,6 +82,23 @@ func (ru *run) restream(why string, attrs []any) error {
 	clear(ru.finals)
 	r.progress.Add(1)
 	return nil
+}
+
+// restartLevel is the level of the log lines of a restart of readers:
+// Debug when every one is Restartable, since such a node shows the
+// restart itself (term.chat marks the partial answer; a log line would
+// land in the middle of it on the terminal), Info otherwise. The event
+// log records every restart either way.
+func restartLevel(readers []*run) slog.Level {
+	if len(readers) == 0 {
+		return slog.LevelInfo
+	}
+	for _, rr := range readers {
+		if !rr.node.n.Spec.Restartable {
+			return slog.LevelInfo
+		}
+	}
+	return slog.LevelDebug
 }
 
 // restartedText says which readers restart, for the log.
@@ -210,10 +228,10 @@ func (r *Runner) rerunLocked(ru *run) error {
 			return err
 		}
 	}
-	r.log.Info(fmt.Sprintf("restarting node %q's generation %d: node %q, whose stream it read, was run again and streamed something else", ns.n.ID, ru.gen+1, by.n.ID),
+	r.log.Log(r.ctx, restartLevel([]*run{ru}), fmt.Sprintf("restarting node %q's generation %d: node %q, whose stream it read, was run again and streamed something else", ns.n.ID, ru.gen+1, by.n.ID),
 		"node", ns.n.ID, "generation", ru.gen+1, "producer", by.n.ID)
 	if len(readers) > 0 {
-		r.log.Info(fmt.Sprintf("node %q's generation %d streams again from its first chunk: %s", ns.n.ID, ru.gen+1, restartedText(readers)), "node", ns.n.ID, "generation", ru.gen+1)
+		r.log.Log(r.ctx, restartLevel(readers), fmt.Sprintf("node %q's generation %d streams again from its first chunk: %s", ns.n.ID, ru.gen+1, restartedText(readers)), "node", ns.n.ID, "generation", ru.gen+1)
 	}
 	r.events.restart(ru, by)
 	if ns.streams {

@@ -382,12 +382,20 @@ func TestRestreamRestartsRestartableStatefulReader(t *testing.T) {
 			}), nil
 		}})
 	ex := &restreamExecutor{p: "p", first: []any{"a1", "a2"}, second: []any{"b1", "b2", "b3"}, wait: waitFor(seen, 2)}
+	var logs syncBuf
 	res, err := newBuilder(t, reg).
 		node("p", "emit").
 		node("w", "rswatch", "s=p").
-		run(t.Context(), Options{Executor: ex})
+		run(t.Context(), Options{Executor: ex, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The node shows the restart itself (term.chat marks the partial
+	// answer): the log says it at debug level only, so that no line lands
+	// in the middle of the node's output on a terminal.
+	if l := logs.String(); !strings.Contains(l, `level=DEBUG msg="node \"p\"'s generation 1 streams again`) ||
+		!strings.Contains(l, `level=DEBUG msg="restarting node \"w\"'s generation 1`) || strings.Contains(l, "level=INFO") {
+		t.Errorf("log:\n%s\nwant the restart lines at debug level only", l)
 	}
 	if got := res.Final["w"]["out"]; !reflect.DeepEqual(got, []any{"b1", "b2", "b3"}) {
 		t.Errorf("restartable stateful reader completed on %v, want the new stream [b1 b2 b3]", got)
