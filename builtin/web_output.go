@@ -3,6 +3,7 @@ package builtin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/flowrun/flowrun/internal/webchat"
@@ -18,11 +19,14 @@ func webOutputSpec() registry.Spec {
 			"page as they arrive; a failed answer (its producer under on_error: continue) shows its error inline, and " +
 			"one cut by the page's Stop button (or Ctrl-C) is kept marked \" [interrupted]\". The Stop button cuts the " +
 			"answer in flight as Ctrl-C does in the terminal: llm.chat's run ends and its partial answer, marked, " +
-			"goes on into the conversation. Connected, reasoning is shown apart (collapsed) and usage small under " +
+			"goes on into the conversation. When the answer's stream is lost mid-answer and starts over (its producer's " +
+			"worker died and its rerun streams again), the page keeps the partial answer dimmed, marked \"" + restartMark +
+			"\", and shows the new answer under it; the answer is counted once. Connected, reasoning is shown apart (collapsed) and usage small under " +
 			"the answer. Sending never waits for a page: each page may fall " +
 			"1024 events behind before it is disconnected, and it then reconnects and catches up from the history.\n\n" +
 			webDoc,
-		Stateful: true,
+		Stateful:    true,
+		Restartable: true,
 		Inputs: append([]registry.Input{
 			{Name: "answer", Type: registry.String, Stream: true, Doc: "The answer, read as a stream (connect llm.chat's out)."},
 			{Name: "reasoning", Type: registry.String, Stream: true, HasDefault: true, Default: nil,
@@ -47,6 +51,10 @@ func webOutputSpec() registry.Spec {
 type webOutputNode struct {
 	hub   *webchat.Hub
 	limit int64
+	// restarted is the turn whose answer's stream started over
+	// (registry.ErrRestarted), or 0: the next run, which the engine runs
+	// on the new stream, continues that turn instead of beginning one.
+	restarted int
 }
 
 var (
@@ -64,7 +72,11 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 	}
 	answer, reasoning := in.Stream("answer"), in.Stream("reasoning")
 	defer endRun(ctx, &err, answer, reasoning)
-	turn := n.hub.BeginAnswer()
+	turn := n.restarted
+	if turn == 0 {
+		turn = n.hub.BeginAnswer()
+	}
+	n.restarted = 0
 	keep := registry.Needed(out, "out")
 	var shown strings.Builder
 
@@ -84,6 +96,11 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 	var cause error
 	for {
 		c, ok, err := answer.Next(ctx)
+		if errors.Is(err, registry.ErrRestarted) || (err != nil && errors.Is(context.Cause(ctx), registry.ErrRestarted)) {
+			stopReading()
+			<-reasoned
+			return n.restart(turn, err)
+		}
 		if errors.Is(err, registry.ErrInterrupted) && ctx.Err() == nil {
 			end.Interrupted = true
 			break
@@ -119,11 +136,18 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 	}
 	<-reasoned
 	stopReading()
+	if errors.Is(context.Cause(ctx), registry.ErrRestarted) {
+		return n.restart(turn, context.Cause(ctx))
+	}
 	if cause != nil {
 		n.hub.Publish(webchat.Event{Type: "error", Turn: turn, Text: oneLine(cause.Error())})
 	}
 	if !end.Interrupted && cause == nil {
-		if u := lastObject(ctx, in.Stream("usage")); u != nil {
+		u := lastObject(ctx, in.Stream("usage"))
+		if errors.Is(context.Cause(ctx), registry.ErrRestarted) {
+			return n.restart(turn, context.Cause(ctx))
+		}
+		if u != nil {
 			n.hub.Publish(webchat.Event{Type: "usage", Turn: turn, Usage: u})
 		}
 	}
@@ -136,6 +160,20 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 		out.Set("out", s)
 	}
 	return nil
+}
+
+// restart ends a run whose answer's stream started over
+// (registry.ErrRestarted), before the answer's end was sent: the engine
+// runs the node again on the new stream. The page marks what it showed
+// as lost, and the next run continues the turn, so the answer is counted
+// once. Nothing else changed yet: out is set only at the end of a run.
+func (n *webOutputNode) restart(turn int, err error) error {
+	n.hub.RestartAnswer(turn)
+	n.restarted = turn
+	if !errors.Is(err, registry.ErrRestarted) {
+		err = fmt.Errorf("%w: %w", registry.ErrRestarted, err)
+	}
+	return err
 }
 
 // lastObject returns the last object chunk of s, reading s to its end.

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -70,5 +71,40 @@ func TestWebOutputEvents(t *testing.T) {
 				t.Errorf("events %s, want %s", s, tc.want)
 			}
 		})
+	}
+}
+
+// An answer whose stream starts over (registry.ErrRestarted): the run
+// ends without an end event, the page is told to mark the lost part, and
+// the engine's next run continues the same turn with the new answer.
+func TestWebOutputAnswerRestarts(t *testing.T) {
+	spec := lookup(t, "web.output")
+	if !spec.Stateful || !spec.Restartable {
+		t.Fatalf("web.output: Stateful %v Restartable %v, want both", spec.Stateful, spec.Restartable)
+	}
+	n := nodetest.New(t, spec, nodetest.Setup{Params: map[string]any{"listen": "127.0.0.1:0"}, Env: registry.Env{Shared: registry.NewShared()}})
+	h := n.Impl.(*webOutputNode).hub
+	res := n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+		"answer": nodetest.Chunks("Once", " up").Fail(fmt.Errorf("read: %w", registry.ErrRestarted)),
+	}})
+	if !errors.Is(res.Err, registry.ErrRestarted) {
+		t.Fatalf("restarted run: err %v, want ErrRestarted", res.Err)
+	}
+	for _, answer := range []string{"A long time ago.", "Next."} {
+		res = n.Run(t, nodetest.In{Streams: map[string]*nodetest.Source{
+			"answer": nodetest.Chunks(answer),
+			"usage":  nodetest.Chunks(),
+		}})
+		if res.Err != nil || res.Out() != answer {
+			t.Fatalf("run: out %#v, err %v; want %q", res.Out(), res.Err, answer)
+		}
+	}
+	var got []string
+	for _, e := range h.History() {
+		got = append(got, fmt.Sprintf("%s %d %s", e.Type, e.Turn, e.Text))
+	}
+	want := "start 1 |chunk 1 Once|chunk 1  up|restart 1 |chunk 1 A long time ago.|end 1 |start 2 |chunk 2 Next.|end 2 "
+	if s := strings.Join(got, "|"); s != want {
+		t.Errorf("events\n%s\nwant\n%s", s, want)
 	}
 }

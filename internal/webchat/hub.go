@@ -50,9 +50,12 @@ const (
 type Event struct {
 	// ID numbers the events from 1, in order.
 	ID int64 `json:"id"`
-	// Type is prompt, start (an answer begins), chunk, reasoning, end,
-	// error, usage or reset (sent first to a page whose Last-Event-ID is
-	// older than the history kept: it shows the history afresh).
+	// Type is prompt, start (an answer begins), chunk, reasoning,
+	// restart (the answer in progress was lost mid-stream and starts over:
+	// the page marks what it shows of it as lost, and the chunks and
+	// reasoning that follow are the new answer; no end comes between),
+	// end, error, usage or reset (sent first to a page whose Last-Event-ID
+	// is older than the history kept: it shows the history afresh).
 	Type string `json:"type"`
 	// Turn numbers the prompts from 1; an answer has its prompt's turn.
 	Turn int `json:"turn,omitempty"`
@@ -263,6 +266,16 @@ func (h *Hub) BeginAnswer() int {
 	h.answers++
 	h.publishLocked(Event{Type: "start", Turn: h.answers})
 	return h.answers
+}
+
+// RestartAnswer says that the answer of turn, begun and not ended, starts
+// over: its stream was lost mid-answer and streams again from its start.
+// The history keeps the lost part followed by the restart event, so a
+// page that joins later shows the lost part marked as such too, never as
+// an answer. The new answer continues the same turn: its chunks follow
+// and then its end, with no new start.
+func (h *Hub) RestartAnswer(turn int) {
+	h.Publish(Event{Type: "restart", Turn: turn})
 }
 
 // Publish sends e to every page and keeps it in the history. It never

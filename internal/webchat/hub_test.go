@@ -322,3 +322,33 @@ func TestPageIsSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// An answer that starts over: a live page and one that joins later get
+// the lost part, the restart, then the new answer of the same turn; the
+// next answer has the next turn.
+func TestRestartedAnswer(t *testing.T) {
+	h, srv := serve(t, "", nil)
+	live := connect(t, srv, 0)
+	h.Submit("one")
+	turn := h.BeginAnswer()
+	h.Publish(Event{Type: "chunk", Turn: turn, Text: "Once up"})
+	h.RestartAnswer(turn)
+	h.Publish(Event{Type: "chunk", Turn: turn, Text: "A long time ago."})
+	h.Publish(Event{Type: "end", Turn: turn})
+	h.Submit("two")
+	if next := h.BeginAnswer(); next != 2 {
+		t.Fatalf("the answer after a restarted one has turn %d, want 2", next)
+	}
+	want := "reset:0: prompt:1:one start:1: chunk:1:Once up restart:1: chunk:1:A long time ago. end:1: prompt:2:two start:2:"
+	late := connect(t, srv, 0)
+	for name, c := range map[string]*client{"live": live, "late": late} {
+		var got []string
+		for range 9 {
+			e := c.next(t)
+			got = append(got, fmt.Sprintf("%s:%d:%s", e.Type, e.Turn, e.Text))
+		}
+		if s := strings.Join(got, " "); s != want {
+			t.Errorf("%s page got %s\nwant %s", name, s, want)
+		}
+	}
+}
