@@ -96,7 +96,7 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 	var cause error
 	for {
 		c, ok, err := answer.Next(ctx)
-		if errors.Is(err, registry.ErrRestarted) || (err != nil && errors.Is(context.Cause(ctx), registry.ErrRestarted)) {
+		if errors.Is(err, registry.ErrRestarted) || (err != nil && restarting(ctx)) {
 			stopReading()
 			<-reasoned
 			return n.restart(turn, err)
@@ -136,7 +136,7 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 	}
 	<-reasoned
 	stopReading()
-	if errors.Is(context.Cause(ctx), registry.ErrRestarted) {
+	if restarting(ctx) {
 		return n.restart(turn, context.Cause(ctx))
 	}
 	if cause != nil {
@@ -144,7 +144,7 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 	}
 	if !end.Interrupted && cause == nil {
 		u := lastObject(ctx, in.Stream("usage"))
-		if errors.Is(context.Cause(ctx), registry.ErrRestarted) {
+		if restarting(ctx) {
 			return n.restart(turn, context.Cause(ctx))
 		}
 		if u != nil {
@@ -160,6 +160,12 @@ func (n *webOutputNode) Run(ctx context.Context, in registry.Inputs, out registr
 		out.Set("out", s)
 	}
 	return nil
+}
+
+// restarting reports whether the run was cancelled because its answer's
+// stream starts over.
+func restarting(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), registry.ErrRestarted)
 }
 
 // restart ends a run whose answer's stream started over
